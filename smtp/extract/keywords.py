@@ -1,0 +1,171 @@
+"""Multilingual words that announce a one-time code (and words that look like them but don't).
+
+Matching is case-insensitive and mostly by substring, on purpose: German, Dutch, Finnish,
+Swedish, Hungarian and Greek glue "code" into compounds (Bestätigungscode, vahvistuskoodi),
+and CJK/Thai have no spaces at all. Short Latin stems that would hit inside other words (pin,
+otp, tan, kod, cod, mã) get a left word boundary instead.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Words that name the code itself. A candidate near one of these is probably the code.
+STRONG: dict[str, tuple[str, ...]] = {
+    "en": ("code", "passcode", "one-time", "one time password", "otp", "2fa", "two-factor",
+           "pin", "security key", "token", "verification number"),
+    "es": ("código", "codigo", "clave", "contraseña temporal", "contraseña de un solo uso"),
+    "pt": ("código", "codigo", "senha temporária", "senha de uso único", "senha única"),
+    "fr": ("code", "mot de passe à usage unique", "mot de passe temporaire"),
+    "de": ("code", "tan", "einmalpasswort", "einmal-passwort", "einmalkennwort", "pin"),
+    "it": ("codice", "password monouso", "otp"),
+    "nl": ("code", "eenmalig wachtwoord", "pincode"),
+    "pl": ("kod", "hasło jednorazowe", "jednorazowe hasło"),
+    "tr": ("kod", "tek kullanımlık şifre", "doğrulama şifre", "şifreniz"),
+    "ru": ("код", "одноразовый пароль", "пароль для входа", "временный пароль"),
+    "uk": ("код", "одноразовий пароль", "тимчасовий пароль"),
+    "ar": ("رمز", "كود", "كلمة المرور لمرة واحدة", "الرقم السري"),
+    "fa": ("کد", "رمز", "رمز یکبار مصرف"),
+    "he": ("קוד", "סיסמה חד פעמית", "סיסמה זמנית"),
+    "hi": ("कोड", "ओटीपी", "पासकोड"),
+    "bn": ("কোড", "ওটিপি"),
+    "id": ("kode", "sandi sekali pakai"),
+    "vi": ("mã", "ma xac", "ma otp", "mật khẩu một lần"),
+    "th": ("รหัส", "โค้ด"),
+    "zh": ("验证码", "驗證碼", "校验码", "校驗碼", "动态码", "動態碼", "确认码", "確認碼", "代码",
+           "代碼", "安全码", "安全碼", "认证码", "認證碼", "登录码", "登入碼", "动态密码",
+           "一次性密码", "一次性密碼", "验证代码", "驗證代碼"),
+    "ja": ("コード", "認証番号", "確認番号", "ワンタイムパスワード", "暗証番号", "パスコード",
+           "認証キー", "確認キー"),
+    "ko": ("인증번호", "인증 번호", "코드", "일회용 비밀번호", "확인번호", "보안번호", "OTP"),
+    "sv": ("kod", "engångslösenord"),
+    "fi": ("koodi", "kertakäyttösalasana"),
+    "el": ("κωδικ", "κωδ.", "otp"),
+    "cs": ("kód", "kod", "jednorázové heslo"),
+    "ro": ("cod", "parolă unică"),
+    "hu": ("kód", "egyszer használatos jelszó"),
+}  # fmt: skip
+
+# Words about verifying or signing in. They support a candidate that also stands out
+# (alone on a line, emphasised) but are not enough on their own: link mails use them too.
+WEAK: dict[str, tuple[str, ...]] = {
+    "en": ("verif", "confirm", "sign in", "sign-in", "log in", "login", "authenticat",
+           "enter", "use", "activat"),
+    "es": ("verific", "confirm", "iniciar sesión", "introduce", "ingresa", "autentic"),
+    "pt": ("verific", "confirm", "entrar", "digite", "insira", "autentic"),
+    "fr": ("vérif", "verif", "confirm", "connexion", "saisissez", "entrez", "authentif"),
+    "de": ("bestätig", "verifizier", "anmeld", "login", "eingeben", "authentifizier"),
+    "it": ("verific", "conferm", "accesso", "inserisci", "autentic"),
+    "nl": ("verifi", "bevestig", "inloggen", "aanmelden", "voer"),
+    "pl": ("weryfik", "potwierdz", "potwierdź", "logowani", "wpisz", "wprowadź"),
+    "tr": ("doğrula", "onay", "giriş", "girin"),
+    "ru": ("подтвержд", "подтверд", "вход", "введите", "верифика"),
+    "uk": ("підтвердж", "вхід", "введіть", "верифіка"),
+    "ar": ("تحقق", "التحقق", "تأكيد", "أدخل", "الدخول"),
+    "fa": ("تایید", "تأیید", "ورود", "وارد کنید"),
+    "he": ("אימות", "אמת", "כניסה", "הזן"),
+    "hi": ("सत्यापन", "पुष्टि", "लॉगिन", "दर्ज"),
+    "bn": ("যাচাই", "নিশ্চিত", "লগইন", "লিখুন"),
+    "id": ("verifikasi", "konfirmasi", "masuk", "masukkan"),
+    "vi": ("xác thực", "xác minh", "xác nhận", "đăng nhập", "nhập"),
+    "th": ("ยืนยัน", "เข้าสู่ระบบ", "กรอก"),
+    "zh": ("验证", "驗證", "确认", "確認", "登录", "登入", "输入", "輸入"),
+    "ja": ("認証", "確認", "ログイン", "入力"),
+    "ko": ("인증", "확인", "로그인", "입력"),
+    "sv": ("verifier", "bekräfta", "logga in", "ange"),
+    "fi": ("vahvist", "kirjaudu", "syötä", "tunnist"),
+    "el": ("επαλήθευση", "επιβεβαίωση", "σύνδεση", "εισάγετε"),
+    "cs": ("ověř", "potvrz", "přihláš", "zadejte"),
+    "ro": ("verific", "confirm", "autentific", "introduce"),
+    "hu": ("ellenőrz", "megerősít", "bejelentkez", "ír be", "add meg"),
+}  # fmt: skip
+
+# Phrases that contain a strong keyword but name something that is not a one-time code.
+# A keyword occurrence inside one of these does not count.
+NOT_AN_OTP = (
+    "barcode", "bar code", "qr code", "qr-code", "promo code", "promo-code", "promocode",
+    "discount code", "coupon code", "voucher code", "gift code", "gift card code",
+    "referral code", "invite code", "zip code", "zipcode", "postal code", "post code",
+    "postcode", "area code", "country code", "source code", "error code", "status code",
+    "dress code", "code of conduct", "tracking code", "product code", "reason code",
+    "swift code", "sort code", "bank code", "vscode", "unicode", "recovery codes",
+    "backup codes", "unsubscribe", "code postal", "code promo", "codice fiscale",
+    "codice sconto", "codice promozionale", "código postal", "código promocional",
+    "código de barras", "código de rastreio", "código de rastreamento", "código de desconto",
+    "código de descuento", "gutscheincode", "rabattcode", "aktionscode", "kortingscode",
+    "kod pocztowy", "kod rabatowy", "kod promocyjny", "indirim kodu", "promosyon kodu",
+    "posta kodu", "промокод", "почтовый индекс", "код купона", "код скидки", "промо-код",
+    "رمز الخصم", "كود الخصم", "کد تخفیف", "کد پستی", "קוד קופון", "קוד הנחה", "कूपन कोड",
+    "kode promo", "kode voucher", "kode pos", "mã giảm giá", "mã khuyến mãi", "mã bưu",
+    "mã đơn", "mã vận đơn", "โค้ดส่วนลด", "รหัสไปรษณีย์", "优惠码", "優惠碼", "邮政编码",
+    "郵遞區號", "クーポンコード", "プロモーションコード", "쿠폰 코드", "쿠폰코드", "할인 코드",
+    "할인코드", "우편번호", "rabattkod", "alennuskoodi", "postinumero", "κωδικός έκπτωσης",
+    "ταχυδρομικός κωδικός", "slevový kód", "poštovní", "cod promoțional", "cod poștal",
+    "kuponkód", "irányítószám", "kód kupónu", "promóciós kód", "codice promo",
+    "use code", "with code", "cupón", "cupom", "code de réduction", "kod zniżkowy",
+)  # fmt: skip
+
+# Stems that are too short to match as substrings of arbitrary words.
+_NEEDS_LEFT_BOUNDARY = frozenset(
+    {"pin", "otp", "tan", "cod", "mã", "use", "enter", "token", "clave", "onay", "login", "2fa"}
+)  # fmt: skip
+# Stems that must also end at a word boundary ("pin" not "pink", "tan" not "tanto").
+_NEEDS_RIGHT_BOUNDARY = frozenset({"pin", "tan", "use", "cod", "mã", "onay", "enter", "token"})
+_CASE_SENSITIVE = frozenset({"tan", "pin"})
+
+
+@dataclass(frozen=True)
+class KeywordHit:
+    start: int
+    end: int
+    word: str
+    strong: bool
+
+
+def _alternation(words: set[str]) -> str:
+    parts = []
+    for word in sorted(words, key=len, reverse=True):
+        body = re.escape(word).replace(r"\ ", r"\s+")
+        if word in _CASE_SENSITIVE:
+            body = f"(?-i:{body.upper()}|{body.capitalize()}|m{body.upper()})"
+        if word in _NEEDS_LEFT_BOUNDARY:
+            body = r"(?<![^\W\d_])" + body
+        if word in _NEEDS_RIGHT_BOUNDARY:
+            body += r"(?![^\W\d_])"
+        parts.append(body)
+    return "|".join(parts)
+
+
+def _all(table: dict[str, tuple[str, ...]]) -> set[str]:
+    return {word.lower() for words in table.values() for word in words}
+
+
+_STRONG_RE = re.compile(_alternation(_all(STRONG)), re.I)
+_WEAK_RE = re.compile(_alternation(_all(WEAK) - _all(STRONG)), re.I)
+_NOT_AN_OTP_RE = re.compile(_alternation(set(NOT_AN_OTP)), re.I)
+
+
+def not_an_otp_spans(text: str) -> list[tuple[int, int]]:
+    return [m.span() for m in _NOT_AN_OTP_RE.finditer(text)]
+
+
+def find_keywords(text: str) -> list[KeywordHit]:
+    """All keyword occurrences, minus those that sit inside a NOT_AN_OTP phrase."""
+    excluded = not_an_otp_spans(text)
+
+    def allowed(start: int, end: int) -> bool:
+        return not any(s <= start < e or s < end <= e for s, e in excluded)
+
+    hits = [
+        KeywordHit(m.start(), m.end(), m.group(0).lower(), True)
+        for m in _STRONG_RE.finditer(text)
+        if allowed(*m.span())
+    ]
+    hits += [
+        KeywordHit(m.start(), m.end(), m.group(0).lower(), False)
+        for m in _WEAK_RE.finditer(text)
+        if allowed(*m.span())
+    ]
+    hits.sort(key=lambda hit: hit.start)
+    return hits

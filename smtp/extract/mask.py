@@ -1,0 +1,195 @@
+"""Blank out spans that look like numbers but are not one-time codes.
+
+Every span is replaced by spaces of the same length (newlines kept), so offsets stay valid
+and a blanked span can never glue two neighbours into a new candidate.
+"""
+
+from __future__ import annotations
+
+import re
+
+_NUM = r"\d{1,3}(?:[ .,'’]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"
+_CURRENCY_BEFORE = (
+    r"[$€£¥₹₽₩₺₪฿₫₴₦₱]|US\$|R\$|A\$|C\$|HK\$|S\$|NT\$|zł|Kč|Rp\.?|Rs\.?|₨|"
+    r"(?<![A-Za-z])(?:USD|EUR|GBP|JPY|CNY|RMB|INR|RUB|UAH|TRY|PLN|CZK|HUF|RON|SEK|NOK|DKK|CHF"
+    r"|BRL|MXN|IDR|VND|THB|KRW|ILS|AED|SAR|IRR|BDT|TL)(?![A-Za-z])"
+)
+_CURRENCY_AFTER = (
+    r"[$€£¥₹₽₩₺₪฿₫₴]|元|円|원|块|руб\.?|р\.|грн\.?|zł|Kč|Ft|lei|kr\.?|лв|đ(?:ồng)?|VNĐ|บาท"
+    r"|ريال|تومان|دينار|درهم|جنيه|ش\"ח|টাকা|रुपये|(?<![A-Za-z])(?:USD|EUR|GBP|JPY|CNY|RMB|INR|RUB"
+    r"|UAH|TRY|PLN|CZK|HUF|RON|SEK|NOK|DKK|CHF|BRL|MXN|IDR|VND|THB|KRW|ILS|AED|SAR|IRR|BDT|TL"
+    r"|euros?|dollars?|pesos?|reais|rupees?|rubles?)(?![A-Za-z])"
+)
+_MONTH = (
+    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mär|mai|okt|dez|janv|févr|avr|juil"
+    r"|août|déc|ene|abr|ago|dic|fev|set|out|gen|mag|giu|lug|ott|mei|maa|sty|lut|kwi|maj|cze|lip"
+    r"|sie|wrz|paź|lis|gru|oca|şub|nis|haz|tem|ağu|eyl|eki|kas|ara|янв|фев|мар|апр|мая|июн|июл"
+    r"|авг|сен|окт|ноя|дек|січ|лют|бер|кві|тра|чер|лип|сер|вер|жов|лис|гру|tammi|helmi|maalis"
+    r"|huhti|touko|kesä|heinä|elo|syys|loka|marras|joulu|ian|ιαν|φεβ|μαρ|απρ|μαΐ|ιουν|ιουλ|αυγ"
+    r"|σεπ|οκτ|νοε|δεκ|led|úno|bře|dub|kvě|čvn|čvc|srp|zář|říj|lis|pro|febr|márc|ápr|máj|jún"
+    r"|júl|szept|január|február)[^\W\d_]*\.?"
+)
+
+# Labels that introduce an identifier that is not a code: orders, invoices, tickets, bookings,
+# shipments, accounts. The identifier right after the label (and only it) is blanked.
+_ID_LABELS_LATIN = (
+    r"order|orders|invoice|ticket|tracking|shipment|parcel|package|reference|ref|booking"
+    r"|reservation|transaction|txn|case|account|acct|customer|member|client|sku|ean|isbn|item"
+    r"|article|receipt|request|incident|policy|contract|serial|awb|confirmation number|pnr"
+    r"|pedido|factura|referencia|reserva|transacción|cuenta|encomenda|fatura|nota fiscal"
+    r"|referência|transação|conta|commande|facture|référence|réservation|dossier|compte"
+    r"|bestellung|bestellnummer|rechnung|rechnungsnummer|sendungsnummer|sendung|kundennummer"
+    r"|auftrag|auftragsnummer|buchung|buchungsnummer|vorgang|vorgangsnummer|referenz|konto"
+    r"|ordine|fattura|riferimento|prenotazione|transazione|pratica|spedizione|bestelling"
+    r"|bestelnummer|factuur|referentie|boeking|transactie|klantnummer|rekening|zending"
+    r"|zamówienie|zamówienia|faktura|faktury|rezerwacja|transakcja|przesyłka|przesyłki"
+    r"|sipariş|siparişiniz|fatura|referans|rezervasyon|işlem|hesap|kargo|takip"
+    r"|pesanan|faktur|referensi|pemesanan|transaksi|resi|đơn hàng|hóa đơn|tham chiếu"
+    r"|đặt chỗ|giao dịch|vận đơn|tài khoản|ordernummer|kundnummer|bokning|referens"
+    r"|tilaus|tilausnumero|lasku|varaus|viite|asiakasnumero|objednávka|objednávky|rezervace"
+    r"|transakce|comanda|comandă|factură|rezervare|referință|tranzacție|rendelés|számla"
+    r"|foglalás|hivatkozás|tranzakció|id"
+)
+_ID_LABELS_OTHER = (
+    r"заказ[а-я]*|сч[её]т[а-я]*|накладн[а-я]*|бронировани[а-я]*|транзакци[а-я]*|операци[а-я]*"
+    r"|договор[а-я]*|трек|отправлени[а-я]*|замовлення|рахун[а-я]*|бронювання|посилк[а-я]*"
+    r"|طلب|الطلب|فاتورة|الفاتورة|مرجع|المرجع|حجز|الحجز|معاملة|المعاملة|العملية|الشحنة"
+    r"|سفارش|فاکتور|پیگیری|تراکنش|مرسوله|הזמנה|חשבונית|אסמכתא|משלוח|ऑर्डर|चालान|संदर्भ"
+    r"|बुकिंग|लेनदेन|অর্ডার|চালান|রেফারেন্স|বুকিং|লেনদেন|คำสั่งซื้อ|ใบแจ้งหนี้|อ้างอิง"
+    r"|การจอง|ธุรกรรม|พัสดุ|订单号?|訂單編?號?|发票|發票|运单号?|運單號?|单号|單號|交易号?"
+    r"|流水号|参考号|預訂|预订|账号|帳號|尾号|尾號|快递|注文番号|ご注文|請求書|伝票番号|予約番号"
+    r"|取引|お問い合わせ番号|会員番号|受付番号|주문번호|주문|송장|운송장|예약번호|거래|청구서"
+    r"|회원번호|계좌|παραγγελία[ς]?|τιμολόγιο|κράτηση[ς]?|αποστολή[ς]?"
+)
+_NUMBER_WORD = (
+    r"number|num|no|nr|id|número|numéro|nummer|numer|numero|numara|номер|nomor|số|číslo"
+    r"|szám|număr|αριθμός|รหัส|번호|番号|号|號|رقم|شماره|מספר"
+)
+_ID_LABEL = re.compile(
+    rf"(?:(?<![^\W\d_])(?:{_ID_LABELS_LATIN})(?![^\W\d_])|{_ID_LABELS_OTHER})"
+    rf"(?:\s*(?:{_NUMBER_WORD})\.?)?\s*(?:[:#№]|n[°º]|\(|-)?\s*(?:#\s*)?"
+    r"(?P<id>(?=[A-Za-z-]{0,6}\d)[A-Za-z0-9][A-Za-z0-9-]{2,30}(?:[ ]\d{3,6}){0,3})",
+    re.I,
+)
+# An OTP keyword right before an ID label means the label is part of the code's name
+# ("mã xác thực giao dịch: 572123", "Transaktions-TAN"), so the label must not blank it.
+_OTP_RIGHT_BEFORE = re.compile(r"(?:otp|tan|code|mã|xác thực|код|kod|codice|código)\W{0,3}$", re.I)
+
+_COMPANY_REGISTRY = re.compile(
+    r"(?:(?<![^\W\d_])(?:HRB|HRA|KvK|SIRET|SIREN|RCS|CNPJ|CPF|NIP|KRS|REGON|VAT|UID|CIF|NIF"
+    r"|IČO?|DIČ|CUI|ABN|ACN|EIN|GSTIN|CIN|NPWP|MST|BTW|ΑΦΜ|ИНН|ОГРН|КПП|ОКПО|БИК|ЄДРПОУ)"
+    r"(?![^\W\d_])|Org\.?\s?nr|Y-tunnus|USt-?IdNr|P\.?\s?IVA|Partita IVA|Company (?:No|number|"
+    r"registration)|Registered (?:in [A-Za-z ]{3,20} )?(?:No|number)|Reg\.? ?No|Steuernummer"
+    r"|Handelsregister|Cégjegyzékszám|Adószám|ח\.פ|ע\.מ|Mã số thuế|เลขประจำตัวผู้เสียภาษี"
+    r"|Tax ID|統一編號|统一社会信用代码|사업자등록번호|사업자 등록번호|法人番号|통신판매업"
+    r"|登録番号|Registro|Reg\. No)[\s.:#№-]*(?:[A-Z]{1,3}[\s-]?)?\d[\d\s./-]{2,}\d"
+    r"(?:[A-Z]{1,3}\d*)?",
+    re.I,
+)
+
+_PATTERNS: list[re.Pattern[str]] = [
+    # URLs and bracketed URLs; e-mail addresses.
+    re.compile(r"(?:https?://|www\.)[^\s<>\"']+|<[a-z]+:[^\s<>]+>", re.I),
+    re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),
+    # Inline CSS that leaked into a text part: whole rules, then colours.
+    re.compile(r"[^{}\n]{0,200}\{[^{}]{0,2000}:[^{}]{0,2000}\}"),
+    re.compile(
+        r"(?:color|background|border)[\w-]*\s*:\s*#[0-9a-f]{3,8}"
+        r"|#(?=[0-9]{0,7}[a-f])[0-9a-f]{3,8}(?![0-9a-z])",
+        re.I,
+    ),
+    _COMPANY_REGISTRY,
+    # Masked card and account numbers: 123456******6789, **** 1234, XX1245.
+    re.compile(
+        r"\d{4,6}[*•xX·]{2,}[\d*•xX· -]*\d|(?<![A-Za-z])(?:[*•xX·]{2,}[\s-]?){1,4}\d{2,6}"
+        r"|(?:ending|endet|terminant|terminada|que termina|заканчивающ\w*|закінчується|尾号|尾號"
+        r"|末尾|끝자리)(?:\s+(?:in|on|mit|par|en|на))?\s*[:-]?\s*\d{2,6}",
+        re.I,
+    ),
+    # Prices and amounts, with the currency before or after the number.
+    re.compile(rf"(?:{_CURRENCY_BEFORE})\s?-?(?:{_NUM})(?:[.,]-)?"),
+    re.compile(rf"(?<![\dA-Za-z])(?:{_NUM})\s?(?:{_CURRENCY_AFTER})", re.I),
+    re.compile(r"(?<![\d.,])(?:%\s?\d+(?:[.,]\d+)?|\d+(?:[.,]\d+)?\s?(?:%|٪|percent|pct))", re.I),
+    # Phone numbers: international, US, labelled, and long runs of small digit groups.
+    re.compile(r"(?<![\w+])\+\d{1,3}[\s.-]?(?:\(\d{1,4}\)[\s.-]?)?\d{1,4}(?:[\s.-]?\d{2,4}){1,4}"),
+    re.compile(r"\(\d{2,5}\)\s?\d{2,4}(?:[\s.-]?\d{2,4}){1,2}"),
+    re.compile(r"(?<![\d-])\d{3}([.\s-])\d{3}\1\d{4}(?![\d-])"),
+    re.compile(r"(?<![\d.-])\d{2,4}(?:[ .-]\d{2,4}){3,}(?![\d-])"),
+    re.compile(
+        r"(?:(?<![^\W\d_])(?:tel|phone|call us|fax|mobile|hotline|helpline|whatsapp|teléfono"
+        r"|telefone|téléphone|telefon|telefono|puhelin|τηλ|tlf)(?![^\W\d_])|телефон|тел\."
+        r"|電話|전화|โทร|هاتف|تلفن|טלפון|फ़ोन|फोन|ফোন|điện thoại|sđt)[^\d\n]{0,12}"
+        r"\+?[\d][\d\s().-]{4,18}\d",
+        re.I,
+    ),
+    # Dates and times in the common numeric and written forms.
+    re.compile(r"(?<!\d)\d{1,4}([./-])\d{1,2}\1\d{1,4}(?!\d)"),
+    re.compile(
+        r"\d{2,4}\s?[年년]\s?\d{1,2}\s?[月월](?:\s?\d{1,2}\s?[日일])?|\d{1,2}\s?[月월]\s?\d{1,2}\s?[日일]"
+    ),
+    re.compile(
+        rf"(?<!\d)\d{{1,2}}(?:st|nd|rd|th|er|º|\.)?\s*(?:de\s+)?{_MONTH}(?:,?\s*(?:de\s+)?\d{{4}})?"
+        rf"|(?<![^\W\d_]){_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?"
+        rf"|(?<![^\W\d_]){_MONTH},?\s+\d{{4}}",
+        re.I,
+    ),
+    re.compile(
+        r"(?<!\d)\d{1,2}[:h]\d{2}(?::\d{2})?(?:\s?[ap]\.?\s?m\.?)?|(?<!\d)\d{1,2}\s?[ap]\.?m\.?(?![a-z])"
+        r"|\d{1,2}\s?[時시]\s?\d{1,2}\s?[分분]",
+        re.I,
+    ),
+    # IP addresses, version numbers and decimals.
+    re.compile(r"(?<![\w.])v?\d+(?:[.,]\d+)+(?![\w])", re.I),
+]
+
+_FOOTER_LINE = re.compile(
+    r"^(?:--\s*$|©|\(c\)\s*\d|copyright|all rights reserved)|unsubscribe|abmelden|désinscri"
+    r"|désabonne|darse de baja|darte de baja|cancelar (?:a )?inscrição|descadastr|отписаться"
+    r"|відписатися|disiscriv|afmelden|uitschrijven|wypisz|abonelikten çık|退订|取消订阅|退訂"
+    r"|配信停止|수신\s?거부|إلغاء الاشتراك|لغو اشتراک|להסרה|avsluta prenumeration|avregistrera"
+    r"|peruuta tilaus|odhlásit|dezabon|leiratkoz|hủy đăng ký|berhenti berlangganan"
+    r"|ยกเลิกการรับ|απεγγραφ|सदस्यता समाप्त|আনসাবস্ক্রাইব|this (?:e-?mail|message) was sent to"
+    r"|you (?:are )?receiv(?:ed|ing) this|all rights reserved",
+    re.I | re.M,
+)
+
+
+def _blank(match: re.Match[str]) -> str:
+    return "".join("\n" if ch == "\n" else " " for ch in match.group(0))
+
+
+def cut_footer(text: str) -> str:
+    """Blank everything from the first footer line on, if it sits in the lower part of the mail.
+
+    A footer marker in the first third is more likely a "view online | unsubscribe" header.
+    """
+    for match in _FOOTER_LINE.finditer(text):
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        if line_start >= len(text) * 0.35:
+            return text[:line_start] + _blank_str(text[line_start:])
+    return text
+
+
+def _blank_str(text: str) -> str:
+    return "".join("\n" if ch == "\n" else " " for ch in text)
+
+
+def mask(text: str) -> str:
+    """Blank every non-code span (see module docstring); the result has the same length."""
+    for pattern in _PATTERNS:
+        text = pattern.sub(_blank, text)
+    return _mask_labelled_ids(text)
+
+
+def _mask_labelled_ids(text: str) -> str:
+    spans = []
+    for match in _ID_LABEL.finditer(text):
+        if _OTP_RIGHT_BEFORE.search(text, max(0, match.start() - 20), match.start()):
+            continue
+        spans.append(match.span("id"))
+    if not spans:
+        return text
+    chars = list(text)
+    for start, end in spans:
+        chars[start:end] = " " * (end - start)
+    return "".join(chars)
