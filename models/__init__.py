@@ -1,0 +1,22 @@
+"""The shared model layer: tables and the business operations on them.
+
+Nothing here imports Flask, aiosmtpd, ``web`` or ``smtp``; both transports call
+these functions and map the errors in :mod:`models.errors` to their own replies.
+"""
+
+from . import audit, catalog, idempotency, ledger, mail, orders, users
+from .base import Base, utcnow
+from .db import Database
+
+__all__ = [
+    "Base",
+    "Database",
+    "audit",
+    "catalog",
+    "idempotency",
+    "ledger",
+    "mail",
+    "orders",
+    "users",
+    "utcnow",
+]

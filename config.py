@@ -1,0 +1,124 @@
+"""Settings for every otpinbox process, read once from the environment.
+
+Every setting is declared once, with its type and default, in :class:`Settings`.
+``OTPINBOX_<NAME>`` sets it; for secrets, ``OTPINBOX_<NAME>_FILE`` may name a file
+holding the value instead (Docker/systemd secrets). The defaults run on one machine
+with no setup: a SQLite file in the working folder, SMTP on 2525, web on 8000.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PREFIX = "OTPINBOX_"
+SECRETS = frozenset({"secret_key", "database_url", "redis_url", "payment_webhook_secret"})
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(part.strip().lower() for part in value.split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite:///otpinbox.db"
+    data_dir: str = "."
+    secret_key: str = ""
+    redis_url: str = ""
+    currency: str = "USD"
+    domains: tuple[str, ...] = ("otpinbox.test",)
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 2525
+    smtp_hostname: str = "otpinbox.test"
+    smtp_max_message_bytes: int = 10 * 1024 * 1024
+    smtp_max_recipients: int = 100
+    smtp_timeout: float = 300.0
+
+    web_host: str = "127.0.0.1"
+    web_port: int = 8000
+    web_workers: int = 2
+    web_threads: int = 32
+    # Session cookies are marked Secure unless told otherwise; plain-http demo runs turn it off.
+    secure_cookies: bool = False
+
+    default_window_minutes: int = 20
+    max_wait_seconds: int = 60
+    worker_interval: float = 1.0
+    min_deposit: int = 100
+    min_withdrawal: int = 1000
+    withdrawal_fee_percent: int = 33
+    payment_webhook_secret: str = ""
+
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from ``environ`` (default ``os.environ``), then ``overrides``."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            if f.name == "extra":
+                continue
+            raw = _read(env, f.name)
+            if raw is not None:
+                values[f.name] = _coerce(f.name, f.type, raw)
+        values.update(overrides)
+        settings = cls(**values)
+        if not settings.secret_key:
+            settings = dataclasses.replace(settings, secret_key=_stored_secret(settings.data_dir))
+        return settings
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def _read(env: Any, name: str) -> str | None:
+    key = PREFIX + name.upper()
+    if key in env:
+        return env[key]
+    if name in SECRETS and key + "_FILE" in env:
+        return Path(env[key + "_FILE"]).read_text().strip()
+    return None
+
+
+def _coerce(name: str, annotation: Any, raw: str) -> Any:
+    kind = str(annotation)
+    try:
+        if kind == "bool":
+            if raw.strip().lower() in {"1", "true", "yes", "on"}:
+                return True
+            if raw.strip().lower() in {"0", "false", "no", "off", ""}:
+                return False
+            raise ValueError(raw)
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        if kind.startswith("tuple"):
+            return _split(raw)
+    except ValueError:
+        raise SystemExit(
+            f"otpinbox: {PREFIX}{name.upper()}={raw!r} is not a valid {kind}"
+        ) from None
+    return raw
+
+
+def _stored_secret(data_dir: str) -> str:
+    """A secret key generated once and kept in the data folder, so restarts keep sessions."""
+    path = Path(data_dir) / "otpinbox-secret.key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process won the race: use its key
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value + "\n")
+    return value

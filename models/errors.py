@@ -1,0 +1,113 @@
+"""Domain errors. Each edge maps them: HTTP status, SMTP reply or kopeechka value.
+
+``code`` is the stable machine-readable name used in API error bodies.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    code = "domain_error"
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or self.__doc__ or self.code)
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0])
+
+
+class InvalidInput(DomainError):
+    """The request is malformed or a value is out of range."""
+
+    code = "invalid_input"
+
+
+class NotFound(DomainError):
+    """No such object, or it is not yours."""
+
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    """The object is not in a state that allows this."""
+
+    code = "conflict"
+
+
+class InsufficientFunds(DomainError):
+    """The wallet balance does not cover this."""
+
+    code = "insufficient_funds"
+
+
+class UnbalancedTransaction(DomainError):
+    """A ledger transaction whose entries do not sum to zero."""
+
+    code = "unbalanced_transaction"
+
+
+class AccountSuspended(DomainError):
+    """This account is suspended."""
+
+    code = "account_suspended"
+
+
+class UnknownService(NotFound):
+    """No such service."""
+
+    code = "unknown_service"
+
+
+class UnknownDomain(NotFound):
+    """No such active mail domain."""
+
+    code = "unknown_domain"
+
+
+class OrderNotFound(NotFound):
+    """No such order."""
+
+    code = "order_not_found"
+
+
+class OrderNotCancellable(Conflict):
+    """The order is already canceled or expired, or it is a rental."""
+
+    code = "order_not_cancellable"
+
+
+class ReorderNotPossible(Conflict):
+    """The order is still waiting for its first message, or the address is in use."""
+
+    code = "reorder_not_possible"
+
+
+class RentalNotActive(Conflict):
+    """The rental has expired."""
+
+    code = "rental_not_active"
+
+
+class OutOfStock(Conflict):
+    """No active mail domain can take a new address."""
+
+    code = "out_of_stock"
+
+
+class IdempotencyConflict(Conflict):
+    """This Idempotency-Key was used with different parameters."""
+
+    code = "idempotency_key_reused"
+
+
+class AuthenticationFailed(DomainError):
+    """Wrong e-mail or password."""
+
+    code = "authentication_failed"
+
+
+class EmailTaken(Conflict):
+    """An account with this e-mail already exists."""
+
+    code = "email_taken"

@@ -1,0 +1,222 @@
+"""Double-entry wallet ledger in integer minor units.
+
+Every movement of money is one :class:`LedgerTransaction` whose entries sum to zero.
+Account balances are a cache of the sum of their entries, kept in the same
+transaction; ``otpinbox ledger check`` recomputes them. A wallet (or any account
+that may not go negative) is debited by a conditional UPDATE, so two concurrent
+purchases can never both spend the same money, and a CHECK constraint backs it up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from .base import Base, utcnow
+from .errors import InsufficientFunds, UnbalancedTransaction
+
+# System accounts: money that is not any customer's.
+ESCROW = "escrow"  # activation prices held until the order settles
+REVENUE = "revenue"  # earned: completed activations, rentals
+DEPOSITS = "deposits"  # clearing account for money coming in from outside
+WITHDRAWALS = "withdrawals"  # payable to customers who asked for a withdrawal
+FEES = "fees"  # withdrawal fees earned
+ADJUSTMENTS = "adjustments"  # admin credits/debits, forfeitures
+
+SYSTEM_ACCOUNTS = {
+    ESCROW: False,
+    REVENUE: False,
+    DEPOSITS: True,  # counterpart of money entering the system: goes negative
+    WITHDRAWALS: False,
+    FEES: False,
+    ADJUSTMENTS: True,
+}
+
+
+class LedgerAccount(Base):
+    __tablename__ = "ledger_accounts"
+    __table_args__ = (CheckConstraint("allow_negative OR balance >= 0", name="non_negative"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # "wallet:<user id>" for customer wallets, the constant names above for system accounts.
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    allow_negative: Mapped[bool] = mapped_column(Boolean, default=False)
+    balance: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class LedgerTransaction(Base):
+    __tablename__ = "ledger_transactions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    # A unique business key makes a movement happen at most once, whatever the code
+    # above does: "purchase:17", "settle:17" (completion OR refund of order 17), ...
+    key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    memo: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    entries: Mapped[list[LedgerEntry]] = relationship(
+        back_populates="transaction", order_by="LedgerEntry.id"
+    )
+
+
+class LedgerEntry(Base):
+    __tablename__ = "ledger_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    transaction_id: Mapped[int] = mapped_column(ForeignKey("ledger_transactions.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("ledger_accounts.id"), index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+
+    transaction: Mapped[LedgerTransaction] = relationship(back_populates="entries")
+
+
+def wallet_code(user_id: int) -> str:
+    return f"wallet:{user_id}"
+
+
+def account_id(session: Session, code: str) -> int:
+    """The id of a system account or a wallet, created on first use (race-free)."""
+    found = session.scalar(select(LedgerAccount.id).where(LedgerAccount.code == code))
+    if found is not None:
+        return found
+    if code.startswith("wallet:"):
+        values = {"code": code, "user_id": int(code.split(":", 1)[1]), "allow_negative": False}
+    else:
+        values = {"code": code, "allow_negative": SYSTEM_ACCOUNTS[code]}
+    values["balance"] = 0
+    session.execute(_insert_ignore(session).values(**values))
+    return session.scalar(select(LedgerAccount.id).where(LedgerAccount.code == code))  # type: ignore[return-value]
+
+
+def _insert_ignore(session: Session):  # type: ignore[no-untyped-def]
+    """INSERT ... ON CONFLICT DO NOTHING for the backend in use."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(LedgerAccount).on_conflict_do_nothing(index_elements=["code"])
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(LedgerAccount).on_conflict_do_nothing(index_elements=["code"])
+
+
+def post_transaction(
+    session: Session,
+    kind: str,
+    entries: Iterable[tuple[str, int]],
+    *,
+    key: str | None = None,
+    order_id: int | None = None,
+    memo: str = "",
+) -> LedgerTransaction:
+    """Post one balanced transaction: ``entries`` are ``(account code, amount)`` pairs.
+
+    Raises :class:`UnbalancedTransaction` when the amounts do not sum to zero and
+    :class:`InsufficientFunds` when a debit would take an account that may not go
+    negative below zero. The caller's unit of work must then roll back: balances
+    touched before the failing entry are only undone by that rollback.
+    """
+    lines: Sequence[tuple[str, int]] = [(code, int(amount)) for code, amount in entries if amount]
+    if not lines or sum(amount for _, amount in lines) != 0:
+        raise UnbalancedTransaction(f"entries {lines!r} do not balance")
+    if any(not isinstance(amount, int) for _, amount in lines):
+        raise UnbalancedTransaction("amounts must be integers in minor units")
+
+    txn = LedgerTransaction(kind=kind, key=key, order_id=order_id, memo=memo)
+    session.add(txn)
+    session.flush()  # the id, and the unique key check, before any balance moves
+
+    resolved = [(account_id(session, code), amount) for code, amount in lines]
+    # A fixed lock order (by account id) keeps concurrent transactions on PostgreSQL
+    # from deadlocking on each other's rows.
+    for acct, amount in sorted(resolved):
+        moved = session.execute(
+            update(LedgerAccount)
+            .where(
+                LedgerAccount.id == acct,
+                LedgerAccount.allow_negative | (LedgerAccount.balance + amount >= 0),
+            )
+            .values(balance=LedgerAccount.balance + amount)
+        )
+        if moved.rowcount != 1:
+            raise InsufficientFunds()
+    session.execute(
+        insert(LedgerEntry),
+        [{"transaction_id": txn.id, "account_id": a, "amount": amt} for a, amt in resolved],
+    )
+    return txn
+
+
+def balance(session: Session, code: str) -> int:
+    """The cached balance of an account (0 if it was never used)."""
+    return session.scalar(select(LedgerAccount.balance).where(LedgerAccount.code == code)) or 0
+
+
+def derived_balance(session: Session, code: str) -> int:
+    """The balance recomputed from entries: what ``balance`` must always equal."""
+    total = session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.amount), 0))
+        .join(LedgerAccount, LedgerAccount.id == LedgerEntry.account_id)
+        .where(LedgerAccount.code == code)
+    )
+    return int(total or 0)
+
+
+def history(
+    session: Session, code: str, *, limit: int = 100
+) -> list[tuple[LedgerTransaction, int]]:
+    """The latest transactions touching an account, with the amount for that account."""
+    rows = session.execute(
+        select(LedgerTransaction, LedgerEntry.amount)
+        .join(LedgerEntry, LedgerEntry.transaction_id == LedgerTransaction.id)
+        .join(LedgerAccount, LedgerAccount.id == LedgerEntry.account_id)
+        .where(LedgerAccount.code == code)
+        .order_by(LedgerTransaction.id.desc())
+        .limit(limit)
+    )
+    return [(txn, amount) for txn, amount in rows]
+
+
+def check_invariants(session: Session) -> list[str]:
+    """Every ledger invariant over the whole database; returns the violations found."""
+    problems: list[str] = []
+    for txn_id, total in session.execute(
+        select(LedgerEntry.transaction_id, func.sum(LedgerEntry.amount))
+        .group_by(LedgerEntry.transaction_id)
+        .having(func.sum(LedgerEntry.amount) != 0)
+    ):
+        problems.append(f"transaction {txn_id} is unbalanced by {total}")
+    sums = dict(
+        session.execute(
+            select(LedgerEntry.account_id, func.sum(LedgerEntry.amount)).group_by(
+                LedgerEntry.account_id
+            )
+        ).all()
+    )
+    for acct in session.scalars(select(LedgerAccount)):
+        derived = int(sums.get(acct.id, 0) or 0)
+        if derived != acct.balance:
+            problems.append(f"account {acct.code}: balance {acct.balance} != entries {derived}")
+        if not acct.allow_negative and acct.balance < 0:
+            problems.append(f"account {acct.code} is negative: {acct.balance}")
+    grand_total = session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount), 0)))
+    if grand_total:
+        problems.append(f"entries of all accounts sum to {grand_total}, not 0")
+    return problems

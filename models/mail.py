@@ -1,0 +1,295 @@
+"""Stored mail and the one delivery call the SMTP daemon makes per accepted message."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, Text, select
+from sqlalchemy.orm import Mapped, Session, deferred, mapped_column, relationship
+
+from .base import Base, utcnow
+from .catalog import Address, Domain, find_address
+from .errors import NotFound
+from .matching import Filters, answer_value, sender_matches, subject_matches
+from .orders import ACTIVATION, RENTAL, WAITING, Order, complete, live_order_clause
+from .users import User
+
+
+class RawMessage(Base):
+    """The exact bytes received in one DATA, kept whatever parsing made of them."""
+
+    __tablename__ = "raw_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mail_from: Mapped[str] = mapped_column(String(512), default="")
+    peer: Mapped[str] = mapped_column(String(128), default="")
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = deferred(mapped_column(LargeBinary, nullable=False))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class Message(Base):
+    """One received message as one recipient address sees it."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    raw_id: Mapped[int] = mapped_column(ForeignKey("raw_messages.id"), index=True)
+    address_id: Mapped[int] = mapped_column(ForeignKey("addresses.id"), index=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    rcpt_to: Mapped[str] = mapped_column(String(320))
+    mail_from: Mapped[str] = mapped_column(String(512), default="")
+    from_header: Mapped[str] = mapped_column(Text, default="")
+    to_header: Mapped[str] = mapped_column(Text, default="")
+    subject: Mapped[str] = mapped_column(Text, default="")
+    message_id_header: Mapped[str] = mapped_column(Text, default="")
+    text: Mapped[str] = deferred(mapped_column(Text, default=""))
+    html: Mapped[str] = deferred(mapped_column(Text, default=""))
+    headers: Mapped[str] = deferred(mapped_column(Text, default=""))
+    code: Mapped[str | None] = mapped_column(String(64))
+    link: Mapped[str | None] = mapped_column(Text)
+    # Parsing failed or was cut short: the raw bytes are the truth, shown as text.
+    parse_error: Mapped[str | None] = mapped_column(Text)
+    matched: Mapped[bool] = mapped_column(Boolean, default=False)
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    attachments: Mapped[list[Attachment]] = relationship(
+        order_by="Attachment.id", lazy="selectin", back_populates="message"
+    )
+    raw: Mapped[RawMessage] = relationship(lazy="raise_on_sql")
+
+
+class Attachment(Base):
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(255), default="")
+    content_type: Mapped[str] = mapped_column(String(255), default="application/octet-stream")
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    content: Mapped[bytes] = deferred(mapped_column(LargeBinary, nullable=False))
+
+    message: Mapped[Message] = relationship(back_populates="attachments")
+
+
+@dataclass(frozen=True)
+class ParsedAttachment:
+    filename: str
+    content_type: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """What the SMTP side hands over: the raw bytes and what parsing and extraction found."""
+
+    raw: bytes
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+    peer: str = ""
+    subject: str = ""
+    from_header: str = ""
+    to_header: str = ""
+    message_id_header: str = ""
+    headers: str = ""
+    text: str = ""
+    html: str = ""
+    attachments: tuple[ParsedAttachment, ...] = ()
+    code: str | None = None
+    link: str | None = None
+    # Normalised visible text (subject + body), where customer regexes look.
+    searchable_text: str = ""
+    parse_error: str | None = None
+
+
+@dataclass
+class Delivery:
+    """What one delivery did, for the notifications sent after the commit."""
+
+    raw_id: int
+    message_ids: list[int] = field(default_factory=list)
+    completed_order_ids: list[int] = field(default_factory=list)
+    touched_order_ids: list[int] = field(default_factory=list)
+    user_ids: set[int] = field(default_factory=set)
+
+
+def accepts_mail(session: Session, email: str, now: datetime | None = None) -> bool:
+    """Is ``email`` one of our addresses with a live order (RCPT-time check)?"""
+    now = now or utcnow()
+    local, _, domain = (email or "").strip().lower().rpartition("@")
+    found = session.scalar(
+        select(Order.id)
+        .join(Address, Address.id == Order.address_id)
+        .join(Domain, Domain.id == Address.domain_id)
+        .where(Address.local_part == local, Domain.name == domain, Domain.active)
+        .where(live_order_clause(now))
+        .limit(1)
+    )
+    return found is not None
+
+
+def is_our_domain(session: Session, domain: str) -> bool:
+    name = (domain or "").strip().lower().rstrip(".")
+    return session.scalar(select(Domain.id).where(Domain.name == name, Domain.active)) is not None
+
+
+def deliver(session: Session, inbound: InboundMessage, now: datetime | None = None) -> Delivery:
+    """Store one received message for each known recipient and complete what it answers.
+
+    The raw bytes are always stored. For each recipient with a live order, the message
+    is attached to the newest one; a waiting activation whose filters the message passes
+    and for which a value (regex match, else code, else link) is found is completed.
+    """
+    now = now or utcnow()
+    raw = RawMessage(
+        mail_from=inbound.mail_from[:512],
+        peer=inbound.peer[:128],
+        size=len(inbound.raw),
+        data=inbound.raw,
+        received_at=now,
+    )
+    session.add(raw)
+    session.flush()
+    result = Delivery(raw_id=raw.id)
+    for rcpt in dict.fromkeys(r.strip().lower() for r in inbound.rcpt_tos):
+        address = find_address(session, rcpt)
+        if address is None:
+            continue
+        live = session.scalars(
+            select(Order)
+            .where(Order.address_id == address.id, live_order_clause(now))
+            .order_by(Order.id.desc())
+        ).all()
+        waiting = [o for o in live if o.kind == ACTIVATION and o.status == WAITING]
+        target = waiting[0] if waiting else (live[0] if live else None)
+        message = _store_message(session, inbound, raw.id, address, rcpt, target, now)
+        result.message_ids.append(message.id)
+        result.user_ids.add(address.user_id)
+        if target is None:
+            continue
+        result.touched_order_ids.append(target.id)
+        if target.kind == RENTAL:
+            if inbound.code or inbound.link:
+                target.code, target.link = inbound.code, inbound.link
+                target.value = inbound.code or inbound.link
+            message.matched = True
+        elif target.status == WAITING:
+            value = _answer(target, inbound)
+            if value and complete(
+                session,
+                target,
+                message_id=message.id,
+                code=inbound.code,
+                link=inbound.link,
+                value=value,
+                now=now,
+            ):
+                message.matched = True
+                result.completed_order_ids.append(target.id)
+    return result
+
+
+def _answer(order: Order, inbound: InboundMessage) -> str | None:
+    filters = Filters(
+        service_name=order.service.name,
+        sender=order.sender_filter or order.service.sender_pattern,
+        subject=order.subject_filter or order.service.subject_pattern,
+        regex=order.regex,
+    )
+    if not sender_matches(filters, inbound.mail_from, inbound.from_header):
+        return None
+    if not subject_matches(filters, inbound.subject):
+        return None
+    return answer_value(
+        filters, code=inbound.code, link=inbound.link, searchable_text=inbound.searchable_text
+    )
+
+
+def _store_message(
+    session: Session,
+    inbound: InboundMessage,
+    raw_id: int,
+    address: Address,
+    rcpt: str,
+    order: Order | None,
+    now: datetime,
+) -> Message:
+    message = Message(
+        raw_id=raw_id,
+        address_id=address.id,
+        order_id=order.id if order else None,
+        rcpt_to=rcpt[:320],
+        mail_from=inbound.mail_from[:512],
+        from_header=inbound.from_header,
+        to_header=inbound.to_header,
+        subject=inbound.subject,
+        message_id_header=inbound.message_id_header,
+        text=inbound.text,
+        html=inbound.html,
+        headers=inbound.headers,
+        code=inbound.code,
+        link=inbound.link,
+        parse_error=inbound.parse_error,
+        size=len(inbound.raw),
+        received_at=now,
+    )
+    session.add(message)
+    session.flush()
+    for part in inbound.attachments:
+        session.add(
+            Attachment(
+                message_id=message.id,
+                filename=part.filename[:255],
+                content_type=part.content_type[:255],
+                size=len(part.content),
+                content=part.content,
+            )
+        )
+    return message
+
+
+def messages_for_order(session: Session, order: Order) -> list[Message]:
+    return list(
+        session.scalars(
+            select(Message).where(Message.order_id == order.id).order_by(Message.id.desc())
+        )
+    )
+
+
+def get_message(session: Session, user: User, message_id: int | str) -> Message:
+    """A message on one of ``user``'s addresses (else :class:`NotFound`)."""
+    try:
+        mid = int(message_id)
+    except (TypeError, ValueError):
+        raise NotFound("no such message") from None
+    row = session.execute(
+        select(Message)
+        .join(Address, Address.id == Message.address_id)
+        .where(Message.id == mid, Address.user_id == user.id)
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotFound("no such message")
+    return row
+
+
+def raw_bytes(session: Session, message: Message) -> bytes:
+    data = session.scalar(select(RawMessage.data).where(RawMessage.id == message.raw_id))
+    return data or b""
+
+
+def get_attachment(session: Session, user: User, attachment_id: int | str) -> Attachment:
+    try:
+        aid = int(attachment_id)
+    except (TypeError, ValueError):
+        raise NotFound("no such attachment") from None
+    row = session.execute(
+        select(Attachment)
+        .join(Message, Message.id == Attachment.message_id)
+        .join(Address, Address.id == Message.address_id)
+        .where(Attachment.id == aid, Address.user_id == user.id)
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotFound("no such attachment")
+    return row

@@ -1,0 +1,45 @@
+"""Every API error is ``{"error": {"code", "message"}}`` with the matching HTTP status."""
+
+from __future__ import annotations
+
+from flask import Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+from models import errors
+
+from . import bp
+
+STATUS = [
+    (errors.InsufficientFunds, 402),
+    (errors.AccountSuspended, 403),
+    (errors.AuthenticationFailed, 401),
+    (errors.NotFound, 404),
+    (errors.IdempotencyConflict, 422),
+    (errors.Conflict, 409),
+    (errors.InvalidInput, 400),
+    (errors.UnbalancedTransaction, 500),
+]
+
+
+def status_for(exc: errors.DomainError) -> int:
+    return next((status for kind, status in STATUS if isinstance(exc, kind)), 400)
+
+
+def error_response(status: int, code: str, message: str) -> Response:
+    response = jsonify({"error": {"code": code, "message": message}})
+    response.status_code = status
+    return response
+
+
+@bp.errorhandler(errors.DomainError)
+def domain_error(exc: errors.DomainError) -> Response:
+    return error_response(status_for(exc), exc.code, exc.message)
+
+
+@bp.errorhandler(HTTPException)
+def http_error(exc: HTTPException) -> Response:
+    code = (exc.name or "error").lower().replace(" ", "_")
+    response = error_response(exc.code or 500, code, exc.description or exc.name)
+    if exc.code == 405 and exc.valid_methods:  # type: ignore[attr-defined]
+        response.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
+    return response

@@ -1,0 +1,191 @@
+"""The customer's orders in the browser: buy, list, read the code, cancel, reorder."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+
+from models import catalog, ledger, mail, orders
+from models.errors import DomainError, NotFound
+from models.notify import order_channel, user_channel
+
+from . import dbsession
+from .forms import ActionForm, BuyForm
+from .sanitize import sanitize_html
+
+bp = Blueprint("orders", __name__)
+
+
+@bp.get("/")
+def home():  # type: ignore[no-untyped-def]
+    if current_user.is_authenticated:
+        return redirect(url_for("orders.index"))
+    return redirect(url_for("auth.login"))
+
+
+def _buy_form() -> BuyForm:
+    session = dbsession.session()
+    form = BuyForm()
+    form.service.choices = [
+        (s.name, f"{s.name} — {s.price} / {s.window_minutes} min")
+        for s in catalog.active_services(session)
+    ]
+    form.domain.choices = [("", "any domain")] + [
+        (d.name, d.name) for d in catalog.active_domains(session)
+    ]
+    return form
+
+
+@bp.get("/orders")
+@login_required
+def index():  # type: ignore[no-untyped-def]
+    session = dbsession.session()
+    return render_template(
+        "orders/index.html",
+        orders=orders.list_orders(session, current_user, limit=100),
+        form=_buy_form(),
+        action=ActionForm(),
+        balance=ledger.balance(session, current_user.wallet),
+    )
+
+
+@bp.post("/orders")
+@login_required
+def buy():  # type: ignore[no-untyped-def]
+    form = _buy_form()
+    if not form.validate_on_submit():
+        problems = [e for errors in form.errors.values() for e in errors]
+        flash("Check the order form: " + "; ".join(problems), "error")
+        return redirect(url_for("orders.index"))
+    days = form.days.data if form.kind.data == orders.RENTAL else None
+    try:
+        order = orders.purchase(
+            dbsession.session(),
+            current_user,
+            form.service.data or "",
+            kind=form.kind.data or orders.ACTIVATION,
+            domain=form.domain.data or None,
+            days=days,
+        )
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("orders.index")), 303
+    dbsession.after_commit([order_channel(order.id), user_channel(order.user_id)])
+    return redirect(url_for("orders.detail", order_id=order.id), 303)
+
+
+def _own_order(order_id: int) -> orders.Order:
+    try:
+        order = orders.get_order(dbsession.session(), current_user, order_id)
+    except NotFound:
+        abort(404)
+    return orders.finalize_if_due(dbsession.session(), order)
+
+
+@bp.get("/orders/<int:order_id>")
+@login_required
+def detail(order_id: int):  # type: ignore[no-untyped-def]
+    order = _own_order(order_id)
+    return render_template(
+        "orders/detail.html",
+        order=order,
+        messages=mail.messages_for_order(dbsession.session(), order),
+        action=ActionForm(),
+    )
+
+
+@bp.post("/orders/<int:order_id>/cancel")
+@login_required
+def cancel(order_id: int):  # type: ignore[no-untyped-def]
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        order = orders.cancel(dbsession.session(), current_user, order_id)
+    except NotFound:
+        abort(404)
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("orders.detail", order_id=order_id), 303)
+    if order.refunded:
+        flash(f"Canceled: {order.refunded} returned to your wallet.")
+    else:
+        flash("The code was already received, so the order stays paid; the address is released.")
+    dbsession.after_commit([order_channel(order.id), user_channel(order.user_id)])
+    return redirect(url_for("orders.detail", order_id=order_id), 303)
+
+
+@bp.post("/orders/<int:order_id>/reorder")
+@login_required
+def reorder(order_id: int):  # type: ignore[no-untyped-def]
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        order = orders.reorder(dbsession.session(), current_user, order_id)
+    except NotFound:
+        abort(404)
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("orders.detail", order_id=order_id), 303)
+    return redirect(url_for("orders.detail", order_id=order.id), 303)
+
+
+@bp.get("/messages/<int:message_id>")
+@login_required
+def message(message_id: int):  # type: ignore[no-untyped-def]
+    try:
+        found = mail.get_message(dbsession.session(), current_user, message_id)
+    except NotFound:
+        abort(404)
+    return render_template("orders/message.html", message=found)
+
+
+@bp.get("/messages/<int:message_id>/body")
+@login_required
+def message_body(message_id: int):  # type: ignore[no-untyped-def]
+    """The sanitised HTML, for a sandboxed iframe; a CSP forbids scripts and remote loads."""
+    try:
+        found = mail.get_message(dbsession.session(), current_user, message_id)
+    except NotFound:
+        abort(404)
+    page = '<!doctype html><meta charset="utf-8"><base target="_blank">' + sanitize_html(found.html)
+    response = Response(page, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; "
+        "script-src 'none'; form-action 'none'; frame-ancestors 'self'; base-uri 'none'"
+    )
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return response
+
+
+@bp.get("/messages/<int:message_id>/raw")
+@login_required
+def message_raw(message_id: int):  # type: ignore[no-untyped-def]
+    session = dbsession.session()
+    try:
+        found = mail.get_message(session, current_user, message_id)
+    except NotFound:
+        abort(404)
+    response = Response(mail.raw_bytes(session, found), mimetype="message/rfc822")
+    response.headers["Content-Disposition"] = f'attachment; filename="message-{found.id}.eml"'
+    return response
+
+
+@bp.get("/attachments/<int:attachment_id>")
+@login_required
+def attachment(attachment_id: int):  # type: ignore[no-untyped-def]
+    try:
+        found = mail.get_attachment(dbsession.session(), current_user, attachment_id)
+    except NotFound:
+        abort(404)
+    response = Response(found.content, mimetype="application/octet-stream")
+    response.headers["Content-Disposition"] = "attachment"
+    return response
+
+
+@bp.get("/orders/<int:order_id>/status")
+@login_required
+def status(order_id: int):  # type: ignore[no-untyped-def]
+    """A tiny JSON the order page polls for live updates."""
+    order = _own_order(order_id)
+    count = len(mail.messages_for_order(dbsession.session(), order))
+    return {"status": order.status, "messages": count, "value": order.value}
