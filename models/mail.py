@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, Text, select
+from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, Text, select, update
 from sqlalchemy.orm import Mapped, Session, deferred, mapped_column, relationship
 
 from .base import Base, utcnow
@@ -14,6 +14,7 @@ from .errors import NotFound
 from .matching import Filters, answer_value, sender_matches, subject_matches
 from .orders import ACTIVATION, RENTAL, WAITING, Order, complete, live_order_clause
 from .users import User
+from .webhooks import enqueue_delivery_events
 
 
 class RawMessage(Base):
@@ -172,8 +173,13 @@ def deliver(session: Session, inbound: InboundMessage, now: datetime | None = No
         result.touched_order_ids.append(target.id)
         if target.kind == RENTAL:
             if inbound.code or inbound.link:
-                target.code, target.link = inbound.code, inbound.link
-                target.value = inbound.code or inbound.link
+                session.execute(
+                    update(Order)
+                    .where(Order.id == target.id)
+                    .values(
+                        code=inbound.code, link=inbound.link, value=inbound.code or inbound.link
+                    )
+                )
             message.matched = True
         elif target.status == WAITING:
             value = _answer(target, inbound)
@@ -188,6 +194,8 @@ def deliver(session: Session, inbound: InboundMessage, now: datetime | None = No
             ):
                 message.matched = True
                 result.completed_order_ids.append(target.id)
+    session.flush()
+    enqueue_delivery_events(session, result)  # same transaction as the delivery
     return result
 
 
