@@ -275,13 +275,55 @@ def worker_tick(db: Any, notifier: Any) -> int:
     return len(expired)
 
 
-def worker_loop(db: Any, notifier: Any, interval: float, stop: threading.Event) -> None:
+def send_webhooks(db: Any, settings: Settings, *, limit: int = 20) -> int:
+    """Claim due webhook deliveries, POST them in parallel, record each attempt.
+
+    Three short transactions, none held during the HTTP calls: claim (a lease), send,
+    record. Returns how many were attempted.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from models import webhooks
+
+    with db.transaction() as session:
+        claims = webhooks.claim_due(session, limit=limit)
+    if not claims:
+        return 0
+
+    def attempt(claim: Any) -> Any:
+        return webhooks.post(
+            claim, timeout=settings.webhook_timeout, allow_private=settings.webhook_allow_private
+        )
+
+    with ThreadPoolExecutor(max_workers=min(8, len(claims))) as pool:
+        outcomes = list(pool.map(attempt, claims))
+    with db.transaction() as session:
+        for claim, outcome in zip(claims, outcomes, strict=True):
+            webhooks.record_attempt(
+                session, claim, outcome, max_attempts=settings.webhook_max_attempts
+            )
+    return len(claims)
+
+
+def worker_loop(
+    db: Any,
+    notifier: Any,
+    interval: float,
+    stop: threading.Event,
+    settings: Settings | None = None,
+) -> None:
     while not stop.is_set():
         try:
             while worker_tick(db, notifier) >= 500:  # a backlog: keep going
                 pass
         except Exception:  # the next tick retries; the worker must not die
             log.exception("worker tick failed")
+        if settings is not None:
+            try:
+                while send_webhooks(db, settings) >= 20 and not stop.is_set():
+                    pass
+            except Exception:
+                log.exception("webhook sending failed")
         stop.wait(interval)
 
 
@@ -304,7 +346,7 @@ def worker() -> None:
     stop = threading.Event()
     _on_signals(stop.set)
     log.info("worker running every %.1fs", settings.worker_interval)
-    worker_loop(db, notifier, settings.worker_interval, stop)
+    worker_loop(db, notifier, settings.worker_interval, stop, settings)
 
 
 def _on_signals(handler: Callable[[], None]) -> None:
@@ -312,11 +354,17 @@ def _on_signals(handler: Callable[[], None]) -> None:
         signal.signal(sig, lambda *_: handler())
 
 
-def _smtp_process(settings: Settings) -> None:
+def _smtp_process(settings: Settings, worker_index: int = 0) -> None:
     from models.notify import make_notifier
     from smtp.server import serve_forever
 
-    serve_forever(settings, _database(settings), make_notifier(settings.redis_url))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    serve_forever(
+        settings,
+        _database(settings),
+        make_notifier(settings.redis_url),
+        worker_index=worker_index,
+    )
 
 
 @main.command()
@@ -330,7 +378,8 @@ def smtp(workers: int) -> None:
         return
     ctx = multiprocessing.get_context("spawn")
     procs = [
-        ctx.Process(target=_smtp_process, args=(settings,), daemon=False) for _ in range(workers)
+        ctx.Process(target=_smtp_process, args=(settings, index), daemon=False)
+        for index in range(workers)
     ]
     for proc in procs:
         proc.start()
@@ -381,7 +430,9 @@ def run() -> None:
     controller.start()
     stop = threading.Event()
     worker_thread = threading.Thread(
-        target=worker_loop, args=(db, notifier, settings.worker_interval, stop), daemon=True
+        target=worker_loop,
+        args=(db, notifier, settings.worker_interval, stop, settings),
+        daemon=True,
     )
     worker_thread.start()
     app = create_app(settings, db=db, notifier=notifier)

@@ -38,6 +38,23 @@ class Settings:
     smtp_max_message_bytes: int = 10 * 1024 * 1024
     smtp_max_recipients: int = 100
     smtp_timeout: float = 300.0
+    # Limits for an MX on the public internet (see docs/smtp.md); 0 turns a cap off.
+    smtp_data_timeout: float = 300.0
+    smtp_max_command_bytes: int = 512
+    smtp_max_unknown_commands: int = 5
+    smtp_max_junk_commands: int = 100
+    smtp_max_connections: int = 1000
+    smtp_max_connections_per_ip: int = 20
+    smtp_tls_cert: str = ""
+    smtp_tls_key: str = ""
+    smtp_require_starttls: bool = False
+    smtp_proxy_protocol: bool = False
+    smtp_proxy_timeout: float = 5.0
+    smtp_metrics_host: str = "127.0.0.1"
+    smtp_metrics_port: int = 0
+    smtp_batch_max: int = 64
+    smtp_retention_max_age_days: int = 30
+    smtp_retention_max_per_address: int = 200
 
     web_host: str = "127.0.0.1"
     web_port: int = 8000
@@ -53,6 +70,19 @@ class Settings:
     min_withdrawal: int = 1000
     withdrawal_fee_percent: int = 33
     payment_webhook_secret: str = ""
+
+    # Realtime API, webhooks, rate limits and abuse controls (docs/realtime.md).
+    rate_limit: str = "20/second"
+    webhook_max_attempts: int = 10
+    webhook_timeout: float = 10.0
+    # Webhooks to loopback/private addresses are refused (SSRF) unless this is on.
+    webhook_allow_private: bool = False
+    max_waiting_orders: int = 50
+    # Cooldown: an account that canceled at least this share of its last N activations
+    # (N = cancel_window_orders) cannot buy for cancel_cooldown_minutes.
+    cancel_ratio_limit: float = 0.8
+    cancel_window_orders: int = 20
+    cancel_cooldown_minutes: int = 15
 
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 

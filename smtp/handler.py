@@ -1,22 +1,27 @@
 """The aiosmtpd handler: reject at RCPT, one delivery call at DATA, 250 only after commit.
 
-Database work runs in worker threads (``asyncio.to_thread``) so one slow commit never
-stalls the other sessions on the event loop.
+The handler stays thin. RCPT asks ``models.mail`` whether the address is live (a read in
+a worker thread). DATA parses in a worker thread, then hands the message to the
+:class:`GroupCommitter`, whose single ``models.mail.deliver`` call per message runs in
+one batched transaction; the reply is 250 only once that transaction committed, 451 when
+the database refused it (locked, read-only, full, gone).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-
-from sqlalchemy.exc import SQLAlchemyError
 
 from models import mail
 from models.db import Database
 from models.notify import LocalNotifier, order_channel, user_channel
 
+from . import metrics
+from .committer import GroupCommitter
 from .parse import parse
+from .protocol import ehlo_extensions
 
 log = logging.getLogger("otpinbox.smtp")
 
@@ -25,25 +30,53 @@ ERR_UNKNOWN_USER = "550 5.1.1 Recipient address rejected: no such mailbox"
 ERR_RELAY_DENIED = "550 5.7.1 Relay access denied: we do not serve that domain"
 ERR_TOO_MANY_RCPT = "452 4.5.3 Too many recipients"
 ERR_TEMPORARY = "451 4.3.0 Temporary storage failure, try again later"
+ERR_INTERNAL = "451 4.3.0 Temporary local problem, try again later"
 
 
 class OtpHandler:
     def __init__(
-        self, db: Database, notifier: LocalNotifier | None = None, *, max_recipients: int = 100
+        self,
+        db: Database,
+        notifier: LocalNotifier | None = None,
+        *,
+        max_recipients: int = 100,
+        batch_max: int = 64,
     ) -> None:
         self.db = db
         self.notifier = notifier
         self.max_recipients = max_recipients
+        self.committer = GroupCommitter(db, max_batch=batch_max, after_commit=self._notify)
+        # Parsing is CPU work; two threads keep the event loop free without GIL thrash.
+        self._parsers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="smtp-parse")
+
+    def close(self) -> None:
+        self.committer.close()
+        self._parsers.shutdown(wait=True)
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        return ehlo_extensions(responses)
+
+    async def handle_PROXY(self, server: Any, session: Any, envelope: Any, proxy_data: Any) -> bool:
+        """Behind a load balancer: limits and logs use the client IP from the PROXY header."""
+        src = getattr(proxy_data, "src_addr", None)
+        ip = str(src) if src else client_ip(session)
+        if server.admit_client(ip):
+            return True
+        server.refuse_connection()
+        return False
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
     ) -> str:
-        if len(envelope.rcpt_tos) >= self.max_recipients:
+        if self.max_recipients and len(envelope.rcpt_tos) >= self.max_recipients:
             return ERR_TOO_MANY_RCPT
         try:
             verdict = await asyncio.to_thread(self._check_recipient, address)
-        except SQLAlchemyError:
-            log.exception("recipient check failed")
+        except Exception:
+            log.exception("recipient check failed peer=%s", client_ip(session))
             return ERR_TEMPORARY
         if verdict == OK_RCPT:
             envelope.rcpt_tos.append(address)
@@ -59,42 +92,55 @@ class OtpHandler:
         return OK_RCPT
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        raw = envelope.original_content or envelope.content or b""
-        if isinstance(raw, str):
-            raw = raw.encode("utf-8", "surrogateescape")
-        peer = _peer(session)
+        raw = envelope.original_content or b""
+        peer = client_ip(session)
+        loop = asyncio.get_running_loop()
         try:
-            delivery = await asyncio.to_thread(
-                self._deliver, raw, envelope.mail_from or "", list(envelope.rcpt_tos), peer
+            inbound = await loop.run_in_executor(
+                self._parsers, parse, raw, envelope.mail_from or "", list(envelope.rcpt_tos), peer
             )
-        except SQLAlchemyError:
-            log.exception("delivery from %s not stored", peer)
+            delivery = await asyncio.wrap_future(self.committer.submit(inbound))
+        except Exception as exc:
+            log.error("not stored peer=%s size=%d error=%s", peer, len(raw), exc)
             return ERR_TEMPORARY
-        self._notify(delivery)
+        metrics.ACCEPTED.inc()
+        metrics.RECEIVED_BYTES.inc(len(raw))
+        if inbound.parse_error:
+            metrics.PARSE_FAILURES.inc()
         log.info(
-            "stored raw=%s peer=%s rcpts=%d completed=%s",
-            delivery.raw_id,
+            "accepted peer=%s raw_id=%s message_id=%s size=%d rcpts=%d completed=%s%s",
             peer,
+            delivery.raw_id,
+            inbound.message_id_header or "-",
+            len(raw),
             len(envelope.rcpt_tos),
             delivery.completed_order_ids,
+            f" parse_error={inbound.parse_error!r}" if inbound.parse_error else "",
         )
         return f"250 2.0.0 OK: queued as {delivery.raw_id}"
 
-    def _deliver(self, raw: bytes, mail_from: str, rcpt_tos: list[str], peer: str) -> mail.Delivery:
-        inbound = parse(raw, mail_from, rcpt_tos, peer)
-        with self.db.transaction() as session:
-            return mail.deliver(session, inbound)
+    async def handle_exception(self, error: Exception) -> str:
+        # aiosmtpd's default reply names the exception class and message: internals leak.
+        log.error("SMTP session error: %s: %s", error.__class__.__name__, error)
+        return ERR_INTERNAL
 
-    def _notify(self, delivery: mail.Delivery) -> None:
+    def _notify(self, deliveries: list[mail.Delivery]) -> None:
         if self.notifier is None:
             return
-        channels = [order_channel(oid) for oid in delivery.touched_order_ids]
-        channels += [user_channel(uid) for uid in delivery.user_ids]
+        channels: list[str] = []
+        for delivery in deliveries:
+            channels += [order_channel(oid) for oid in delivery.touched_order_ids]
+            channels += [user_channel(uid) for uid in delivery.user_ids]
         if channels:
-            self.notifier.publish(channels)
+            self.notifier.publish(list(dict.fromkeys(channels)))
 
 
-def _peer(session: Any) -> str:
+def client_ip(session: Any) -> str:
+    """The client's IP: from the PROXY header when there is one, else the socket peer."""
+    proxy = getattr(session, "proxy_data", None)
+    src = getattr(proxy, "src_addr", None) if proxy is not None else None
+    if src:
+        return str(src)
     peer = getattr(session, "peer", None)
     if isinstance(peer, tuple) and peer:
         return str(peer[0])

@@ -1,0 +1,103 @@
+"""Group commit: one thread stores queued deliveries, several per transaction.
+
+Each message gets its own SAVEPOINT, so one that fails (a constraint, a bug) is
+answered 451 alone while the rest of the batch commits. A caller's future resolves
+only after the COMMIT that contains its message returned: the SMTP side sends 250
+from that, never earlier (RFC 5321 §6.1). Notifications go out after the commit,
+from this thread, so a slow Redis never delays a 250 or blocks the event loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+
+from models import mail
+from models.db import Database
+
+from . import metrics
+
+log = logging.getLogger("otpinbox.smtp")
+
+_STOP = object()
+
+Job = tuple[mail.InboundMessage, "Future[mail.Delivery]"]
+
+
+class GroupCommitter:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        max_batch: int = 64,
+        after_commit: Callable[[list[mail.Delivery]], None] | None = None,
+    ) -> None:
+        self.db = db
+        self.max_batch = max(1, max_batch)
+        self.after_commit = after_commit
+        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="smtp-committer", daemon=True)
+        self._thread.start()
+
+    def submit(self, inbound: mail.InboundMessage) -> Future[mail.Delivery]:
+        future: Future[mail.Delivery] = Future()
+        metrics.QUEUE_DEPTH.inc()
+        self._queue.put((inbound, future))
+        return future
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Finish what is queued, then stop the thread."""
+        self._queue.put(_STOP)
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _STOP:
+                return
+            batch: list[Job] = [item]  # type: ignore[list-item]
+            stopping = False
+            while len(batch) < self.max_batch:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    stopping = True
+                    break
+                batch.append(item)  # type: ignore[arg-type]
+            metrics.QUEUE_DEPTH.dec(len(batch))
+            self._commit(batch)
+            if stopping:
+                return
+
+    def _commit(self, batch: list[Job]) -> None:
+        started = time.perf_counter()
+        done: list[tuple[Future[mail.Delivery], mail.Delivery]] = []
+        try:
+            with self.db.transaction() as session:
+                for inbound, future in batch:
+                    try:
+                        with session.begin_nested():
+                            done.append((future, mail.deliver(session, inbound)))
+                    except Exception as exc:  # this message alone is refused (451)
+                        log.exception("delivery failed peer=%s", inbound.peer)
+                        future.set_exception(exc)
+        except Exception as exc:  # the COMMIT itself failed: nothing in the batch is stored
+            log.error("commit of %d message(s) failed: %s", len(batch), exc)
+            for future, _ in done:
+                future.set_exception(exc)
+            return
+        metrics.COMMIT_SECONDS.observe(time.perf_counter() - started)
+        metrics.BATCH_SIZE.observe(len(batch))
+        for future, delivery in done:
+            future.set_result(delivery)
+        if self.after_commit is not None and done:
+            try:
+                self.after_commit([delivery for _, delivery in done])
+            except Exception:  # a notification failure never un-stores mail
+                log.exception("after-commit notification failed")
