@@ -50,6 +50,7 @@ def create_app(
     app.register_blueprint(admin.bp, url_prefix="/admin")
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     csrf.exempt(api.bp)
+    api.errors.init_app(app)
 
     @app.get("/healthz")
     def healthz() -> tuple[str, int]:

@@ -43,3 +43,15 @@ def http_error(exc: HTTPException) -> Response:
     if exc.code == 405 and exc.valid_methods:  # type: ignore[attr-defined]
         response.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
     return response
+
+
+def init_app(app) -> None:  # type: ignore[no-untyped-def]
+    """Unmatched URLs under /api/ never reach the blueprint: answer them in JSON too."""
+    from flask import request
+
+    @app.errorhandler(404)
+    @app.errorhandler(405)
+    def api_routing_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+        if request.path.startswith("/api/"):
+            return http_error(exc)
+        return exc
