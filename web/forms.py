@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional
 
 
@@ -23,7 +24,9 @@ class LoginForm(FlaskForm):
 class BuyForm(FlaskForm):
     service = SelectField("Service", validators=[DataRequired()])
     domain = SelectField("Domain", validators=[Optional()])
-    kind = SelectField("Kind", choices=[("activation", "Activation"), ("rental", "Rental")])
+    kind = SelectField(
+        "Kind", choices=[SelectChoice("activation", "Activation"), SelectChoice("rental", "Rental")]
+    )
     days = IntegerField("Days (rental)", validators=[Optional(), NumberRange(1, 365)])
 
 
