@@ -132,3 +132,21 @@ def smtp_server(settings: Settings, clean_db: Database, notifier: LocalNotifier)
         yield controller
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def live_server(app, settings: Settings):  # type: ignore[no-untyped-def]
+    """The app served over real HTTP (werkzeug, threaded) on ``settings.web_port``; its URL."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", settings.web_port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{settings.web_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        server.server_close()

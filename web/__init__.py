@@ -51,6 +51,10 @@ def create_app(
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     csrf.exempt(api.bp)
     api.errors.init_app(app)
+    from .compat import kopeechka as compat_kopeechka
+
+    app.register_blueprint(compat_kopeechka.bp)  # root paths, as kopeechka clients expect
+    csrf.exempt(compat_kopeechka.bp)
 
     @app.get("/healthz")
     def healthz() -> tuple[str, int]:
