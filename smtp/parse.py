@@ -20,6 +20,10 @@ from .extract import extract, visible_text
 log = logging.getLogger("otpinbox.smtp.parse")
 
 MAX_HEADER_BYTES = 100 * 1024  # Postfix header_size_limit
+# CPython's header parser is super-linear in address lists and encoded-words
+# (gh-136063): a 229 KB To: takes ~3 s. Real mail has fields of a few KB at most.
+MAX_FIELD_BYTES = 32 * 1024
+MAX_ENCODED_WORDS = 500
 MAX_MIME_PARTS = 100  # Postfix mime_nesting_limit, counted as boundaries seen
 MAX_BODY_CHARS = 2 * 1024 * 1024
 
@@ -31,9 +35,23 @@ def header_block(raw: bytes) -> bytes:
     return raw if end < 0 else raw[:end]
 
 
+def _longest_field(headers: bytes) -> int:
+    """Length of the longest header field, folded continuation lines included."""
+    longest = current = 0
+    for line in headers.split(b"\n"):
+        current = current + len(line) + 1 if line[:1] in (b" ", b"\t") else len(line) + 1
+        longest = max(longest, current)
+    return longest
+
+
 def _refuse_reason(raw: bytes) -> str | None:
-    if len(header_block(raw)) > MAX_HEADER_BYTES:
+    headers = header_block(raw)
+    if len(headers) > MAX_HEADER_BYTES:
         return f"header block over {MAX_HEADER_BYTES} bytes"
+    if _longest_field(headers) > MAX_FIELD_BYTES:
+        return f"a header field over {MAX_FIELD_BYTES} bytes"
+    if headers.count(b"=?") > MAX_ENCODED_WORDS:
+        return f"more than {MAX_ENCODED_WORDS} encoded-words in the header"
     if raw.count(b"\n--") > MAX_MIME_PARTS * 4 or raw.lower().count(b"boundary=") > MAX_MIME_PARTS:
         return f"more than {MAX_MIME_PARTS} MIME parts"
     return None
@@ -54,8 +72,10 @@ def _attachment(item: dict) -> ParsedAttachment:
             content = payload.encode("utf-8", "replace")
     else:
         content = payload.encode(item.get("charset") or "utf-8", "replace")
+    # A sender-chosen name like "../../etc/passwd" keeps only its last component.
+    name = str(item.get("filename") or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
     return ParsedAttachment(
-        filename=str(item.get("filename") or "attachment")[:255],
+        filename=(name if name not in ("", ".", "..") else "attachment")[:255],
         content_type=str(item.get("mail_content_type") or "application/octet-stream")[:255],
         content=content,
     )
