@@ -5,6 +5,7 @@ these functions and map the errors in :mod:`models.errors` to their own replies.
 """
 
 from . import audit, catalog, idempotency, ledger, mail, orders, users
+from . import webhooks as webhooks
 from .base import Base, utcnow
 from .db import Database
 
