@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import logging
 
 import mailparser
@@ -73,7 +74,8 @@ def _attachment(item: dict) -> ParsedAttachment:
     else:
         content = payload.encode(item.get("charset") or "utf-8", "replace")
     # A sender-chosen name like "../../etc/passwd" keeps only its last component.
-    name = str(item.get("filename") or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
+    name = str(item.get("filename") or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = name.replace("\x00", "").strip()
     return ParsedAttachment(
         filename=(name if name not in ("", ".", "..") else "attachment")[:255],
         content_type=str(item.get("mail_content_type") or "application/octet-stream")[:255],
@@ -85,6 +87,22 @@ def parse(
     raw: bytes, mail_from: str, rcpt_tos: list[str] | tuple[str, ...], peer: str = ""
 ) -> InboundMessage:
     """Parse and extract; on any failure, an InboundMessage that carries only the raw bytes."""
+    return _without_nul(_parse(raw, mail_from, rcpt_tos, peer))
+
+
+def _without_nul(inbound: InboundMessage) -> InboundMessage:
+    """PostgreSQL text cannot hold NUL; the raw bytes keep them, the text fields show U+FFFD."""
+    changes = {
+        f.name: value.replace("\x00", "\ufffd")
+        for f in dataclasses.fields(inbound)
+        if isinstance(value := getattr(inbound, f.name), str) and "\x00" in value
+    }
+    return dataclasses.replace(inbound, **changes) if changes else inbound
+
+
+def _parse(
+    raw: bytes, mail_from: str, rcpt_tos: list[str] | tuple[str, ...], peer: str
+) -> InboundMessage:
     headers_text = header_block(raw)[:MAX_HEADER_BYTES].decode("utf-8", "replace")
     common = {"raw": raw, "mail_from": mail_from, "rcpt_tos": tuple(rcpt_tos), "peer": peer}
     refused = _refuse_reason(raw)

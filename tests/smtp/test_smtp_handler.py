@@ -1,0 +1,207 @@
+"""The handler's hooks called directly, and storage failures (S10): 451, never 250."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+from aiosmtpd.smtp import Envelope, Session
+from sqlalchemy import event, text
+
+from models.db import Database
+from smtp.handler import (
+    ERR_INTERNAL,
+    ERR_RELAY_DENIED,
+    ERR_TEMPORARY,
+    ERR_TOO_MANY_RCPT,
+    ERR_UNKNOWN_USER,
+    OK_RCPT,
+    OtpHandler,
+)
+from smtp.protocol import with_enhanced_code
+from tests.factories import mail_bytes
+from tests.smtp.smtputil import live_addresses, stored_messages, stored_raw
+
+
+def run(coro):  # type: ignore[no-untyped-def]
+    return asyncio.run(coro)
+
+
+def envelope_for(rcpts: list[str], content: bytes, mail_from: str = "a@example.com") -> Envelope:
+    envelope = Envelope()
+    envelope.mail_from = mail_from
+    envelope.rcpt_tos = list(rcpts)
+    envelope.original_content = envelope.content = content
+    return envelope
+
+
+def smtp_session(peer: str = "192.0.2.1") -> Session:
+    session = Session(loop=None)  # type: ignore[arg-type]
+    session.peer = (peer, 40000)
+    return session
+
+
+@pytest.fixture
+def handler(clean_db):  # type: ignore[no-untyped-def]
+    hooks = OtpHandler(clean_db, max_recipients=2)
+    yield hooks
+    hooks.close()
+
+
+def test_rcpt_verdicts(clean_db, handler):
+    [addr] = live_addresses(clean_db)
+    envelope = Envelope()
+
+    async def rcpt(address: str) -> str:
+        return await handler.handle_RCPT(None, smtp_session(), envelope, address, [])
+
+    assert run(rcpt(addr)) == OK_RCPT
+    assert run(rcpt("NOBODY@otpinbox.test")) == ERR_UNKNOWN_USER
+    assert run(rcpt("x@elsewhere.example")) == ERR_RELAY_DENIED
+    assert run(rcpt(addr.upper())) == OK_RCPT  # addresses are case-insensitive
+    assert run(rcpt(addr)) == ERR_TOO_MANY_RCPT
+    assert envelope.rcpt_tos == [addr, addr.upper()]
+
+
+def test_data_stores_once_and_answers_with_the_raw_id(clean_db, handler):
+    [addr] = live_addresses(clean_db)
+    raw = mail_bytes(addr)
+    reply = run(handler.handle_DATA(None, smtp_session(), envelope_for([addr], raw)))
+    assert reply.startswith("250 2.0.0 OK: queued as ")
+    assert stored_raw(clean_db) == [raw]
+    [message] = stored_messages(clean_db)
+    assert reply.endswith(str(message.raw_id)) and message.code == "482913"
+
+
+def test_unparseable_mail_is_stored_raw_and_flagged(clean_db, handler):
+    [addr] = live_addresses(clean_db)
+    raw = b"Subject: deep\r\n" + b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\n' * 300
+    reply = run(handler.handle_DATA(None, smtp_session(), envelope_for([addr], raw)))
+    assert reply.startswith("250")
+    [message] = stored_messages(clean_db)
+    assert message.parse_error and "MIME parts" in message.parse_error
+    assert stored_raw(clean_db) == [raw]
+
+
+def test_ehlo_hook_adds_extensions_and_remembers_the_name(handler):
+    session = smtp_session()
+    lines = run(handler.handle_EHLO(None, session, None, "client.test", ["250-x", "250 HELP"]))
+    assert lines == ["250-x", "250-PIPELINING", "250-ENHANCEDSTATUSCODES", "250 HELP"]
+    assert session.host_name == "client.test"
+
+
+def test_handler_exceptions_do_not_leak_internals(handler):
+    reply = run(handler.handle_exception(RecursionError("/srv/app/secret.py line 3")))
+    assert reply == ERR_INTERNAL and "secret" not in reply
+
+
+def test_enhanced_codes_are_added_only_where_missing():
+    assert with_enhanced_code("250 OK") == "250 2.0.0 OK"
+    assert with_enhanced_code("550 5.1.1 no such user") == "550 5.1.1 no such user"
+    assert (
+        with_enhanced_code("552 Error: Too much mail data") == "552 5.3.4 Error: Too much mail data"
+    )
+    assert with_enhanced_code("354 End data with <CR><LF>.<CR><LF>").startswith("354 End")
+    assert with_enhanced_code("220 otpinbox.test ESMTP") == "220 otpinbox.test ESMTP"
+
+
+def test_one_failing_message_in_a_batch_does_not_sink_the_others(clean_db, handler):
+    addrs = live_addresses(clean_db, 3)
+    from models import mail
+
+    real_deliver = mail.deliver
+
+    def flaky(session, inbound, now=None):  # type: ignore[no-untyped-def]
+        if b"poison" in inbound.raw:
+            session.execute(text("INSERT INTO raw_messages (id) VALUES (NULL)"))  # NOT NULL
+        return real_deliver(session, inbound, now)
+
+    async def many() -> list[str]:
+        envelopes = [
+            envelope_for([a], mail_bytes(a, body="poison" if i == 1 else "code 482913"))
+            for i, a in enumerate(addrs)
+        ]
+        return await asyncio.gather(
+            *(handler.handle_DATA(None, smtp_session(), e) for e in envelopes)
+        )
+
+    mail.deliver = flaky  # type: ignore[assignment]
+    try:
+        replies = run(many())
+    finally:
+        mail.deliver = real_deliver  # type: ignore[assignment]
+    assert [r[:3] for r in replies] == ["250", "451", "250"]
+    assert len(stored_raw(clean_db)) == 2
+
+
+# ---------------------------------------------------------------- S10: storage failures
+
+
+def _failing_database(clean_db: Database, setup: str) -> Database:
+    """A second engine on the same database whose connections run ``setup`` first."""
+    failing = Database(clean_db.url)
+
+    @event.listens_for(failing.engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        cur = dbapi_conn.cursor()
+        cur.execute(setup)
+        cur.close()
+        if not failing.is_sqlite:
+            dbapi_conn.commit()
+
+    return failing
+
+
+def test_a_read_only_database_gives_451_never_250(clean_db):
+    [addr] = live_addresses(clean_db)
+    setup = (
+        "PRAGMA query_only=ON" if clean_db.is_sqlite else "SET default_transaction_read_only = on"
+    )
+    failing = _failing_database(clean_db, setup)
+    hooks = OtpHandler(failing)
+    try:
+        reply = run(hooks.handle_DATA(None, smtp_session(), envelope_for([addr], mail_bytes(addr))))
+    finally:
+        hooks.close()
+        failing.dispose()
+    assert reply == ERR_TEMPORARY
+    assert stored_raw(clean_db) == []
+
+
+def test_a_locked_database_gives_451_and_the_retry_succeeds(clean_db):
+    [addr] = live_addresses(clean_db)
+    setup = "PRAGMA busy_timeout=200" if clean_db.is_sqlite else "SET lock_timeout = '200ms'"
+    failing = _failing_database(clean_db, setup)
+    hooks = OtpHandler(failing)
+    locker = clean_db.engine.connect()
+    held, release = threading.Event(), threading.Event()
+
+    def hold_lock() -> None:
+        if clean_db.is_sqlite:
+            # Autobegin sends our BEGIN IMMEDIATE: the write lock is held from here on.
+            locker.exec_driver_sql("DELETE FROM raw_messages WHERE 1 = 0")
+        else:
+            locker.exec_driver_sql("LOCK TABLE raw_messages IN ACCESS EXCLUSIVE MODE")
+        held.set()
+        release.wait(10)
+        locker.rollback()
+
+    thread = threading.Thread(target=hold_lock)
+    thread.start()
+    try:
+        assert held.wait(10)
+        envelope = envelope_for([addr], mail_bytes(addr))
+        first = run(hooks.handle_DATA(None, smtp_session(), envelope))
+        release.set()
+        thread.join(10)
+        retry = run(hooks.handle_DATA(None, smtp_session(), envelope))
+    finally:
+        release.set()
+        thread.join(10)
+        locker.close()
+        hooks.close()
+        failing.dispose()
+    assert first == ERR_TEMPORARY
+    assert retry.startswith("250")
+    assert len(stored_raw(clean_db)) == 1
