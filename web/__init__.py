@@ -13,6 +13,12 @@ from models.notify import LocalNotifier, make_notifier
 from . import dbsession
 from .extensions import csrf, login_manager
 
+APP_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "frame-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
 
 def create_app(
     settings: Settings | None = None,
@@ -50,6 +56,9 @@ def create_app(
     app.register_blueprint(admin.bp, url_prefix="/admin")
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     csrf.exempt(api.bp)
+    from . import ratelimit
+
+    ratelimit.init_app(app, settings, api.bp)
     api.errors.init_app(app)
     from .compat import kopeechka as compat_kopeechka
 
@@ -65,6 +74,8 @@ def create_app(
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        # Pages run our own script file only; message bodies set their own stricter policy.
+        response.headers.setdefault("Content-Security-Policy", APP_CSP)
         return response
 
     if not app.debug and not app.testing:

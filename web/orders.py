@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
+from wtforms.fields.choices import SelectChoice
 
 from models import catalog, ledger, mail, orders
 from models.errors import DomainError, NotFound
 from models.notify import order_channel, user_channel
 
 from . import dbsession
+from .downloads import body_csp, download, download_type
 from .forms import ActionForm, BuyForm
-from .sanitize import sanitize_html
+from .sanitize import clean_mail_html
 
 bp = Blueprint("orders", __name__)
 
@@ -27,11 +38,11 @@ def _buy_form() -> BuyForm:
     session = dbsession.session()
     form = BuyForm()
     form.service.choices = [
-        (s.name, f"{s.name} — {s.price} / {s.window_minutes} min")
+        SelectChoice(s.name, f"{s.name} — {s.price} / {s.window_minutes} min")
         for s in catalog.active_services(session)
     ]
-    form.domain.choices = [("", "any domain")] + [
-        (d.name, d.name) for d in catalog.active_domains(session)
+    form.domain.choices = [SelectChoice("", "any domain")] + [
+        SelectChoice(d.name, d.name) for d in catalog.active_domains(session)
     ]
     return form
 
@@ -129,45 +140,56 @@ def reorder(order_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("orders.detail", order_id=order.id), 303)
 
 
+def _own_message(message_id: int) -> mail.Message:
+    try:
+        return mail.get_message(dbsession.session(), current_user, message_id)
+    except NotFound:
+        abort(404)
+
+
+def _wants_images() -> bool:
+    return request.args.get("images") == "1"
+
+
 @bp.get("/messages/<int:message_id>")
 @login_required
 def message(message_id: int):  # type: ignore[no-untyped-def]
-    try:
-        found = mail.get_message(dbsession.session(), current_user, message_id)
-    except NotFound:
-        abort(404)
-    return render_template("orders/message.html", message=found)
+    found = _own_message(message_id)
+    blocked = clean_mail_html(found.html).blocked_images if found.html else 0
+    return render_template(
+        "orders/message.html",
+        message=found,
+        show_images=_wants_images(),
+        blocked_images=blocked,
+    )
 
 
 @bp.get("/messages/<int:message_id>/body")
 @login_required
 def message_body(message_id: int):  # type: ignore[no-untyped-def]
-    """The sanitised HTML, for a sandboxed iframe; a CSP forbids scripts and remote loads."""
-    try:
-        found = mail.get_message(dbsession.session(), current_user, message_id)
-    except NotFound:
-        abort(404)
-    page = '<!doctype html><meta charset="utf-8"><base target="_blank">' + sanitize_html(found.html)
-    response = Response(page, mimetype="text/html")
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; "
-        "script-src 'none'; form-action 'none'; frame-ancestors 'self'; base-uri 'none'"
+    """The sanitised HTML for the sandboxed iframe, under its own script-less CSP."""
+    found = _own_message(message_id)
+    images = _wants_images()
+    body = clean_mail_html(found.html, remote_images=images).html
+    page = (
+        '<!doctype html><html><head><meta charset="utf-8">'
+        '<meta name="referrer" content="no-referrer"><base target="_blank"></head>'
+        f"<body>{body}</body></html>"
     )
+    response = Response(page, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = body_csp(remote_images=images)
     response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "private, no-store"
     return response
 
 
 @bp.get("/messages/<int:message_id>/raw")
 @login_required
 def message_raw(message_id: int):  # type: ignore[no-untyped-def]
-    session = dbsession.session()
-    try:
-        found = mail.get_message(session, current_user, message_id)
-    except NotFound:
-        abort(404)
-    response = Response(mail.raw_bytes(session, found), mimetype="message/rfc822")
-    response.headers["Content-Disposition"] = f'attachment; filename="message-{found.id}.eml"'
-    return response
+    found = _own_message(message_id)
+    response = Response(mail.raw_bytes(dbsession.session(), found), mimetype="message/rfc822")
+    return download(response, f"message-{found.id}.eml")
 
 
 @bp.get("/attachments/<int:attachment_id>")
@@ -177,9 +199,8 @@ def attachment(attachment_id: int):  # type: ignore[no-untyped-def]
         found = mail.get_attachment(dbsession.session(), current_user, attachment_id)
     except NotFound:
         abort(404)
-    response = Response(found.content, mimetype="application/octet-stream")
-    response.headers["Content-Disposition"] = "attachment"
-    return response
+    response = Response(found.content, mimetype=download_type(found.content_type))
+    return download(response, found.filename or f"attachment-{found.id}")
 
 
 @bp.get("/orders/<int:order_id>/status")
