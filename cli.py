@@ -258,8 +258,12 @@ def demo() -> None:
 # ---------------------------------------------------------------- servers
 
 
-def worker_tick(db: Any, notifier: Any) -> int:
-    """One sweep: expire (and refund) every order past its deadline. One commit."""
+def worker_tick(db: Any, notifier: Any, settings: Settings | None = None) -> int:
+    """One sweep: expire (and refund) every order past its deadline. One commit.
+
+    With ``settings``, also purge one batch of mail past retention, in its own short
+    transaction so the write lock is never held long enough to stall SMTP ingest.
+    """
     from models.notify import order_channel, user_channel
     from models.orders import Order, expire_due
 
@@ -272,7 +276,24 @@ def worker_tick(db: Any, notifier: Any) -> int:
         )
     if expired and notifier is not None:
         notifier.publish([order_channel(i) for i in expired] + [user_channel(u) for u in owners])
+    if settings is not None:
+        purge_retention(db, settings)
     return len(expired)
+
+
+def purge_retention(db: Any, settings: Settings) -> int:
+    """Delete one batch of messages past the configured age / per-address count."""
+    from models.retention import purge_old_messages
+
+    with db.transaction() as session:
+        purged = purge_old_messages(
+            session,
+            max_age_days=settings.smtp_retention_max_age_days,
+            max_per_address=settings.smtp_retention_max_per_address,
+        )
+    if purged.total:
+        log.info("retention purged messages=%d raw=%d", purged.messages, purged.raw_messages)
+    return purged.total
 
 
 def send_webhooks(db: Any, settings: Settings, *, limit: int = 20) -> int:
@@ -314,7 +335,7 @@ def worker_loop(
 ) -> None:
     while not stop.is_set():
         try:
-            while worker_tick(db, notifier) >= 500:  # a backlog: keep going
+            while worker_tick(db, notifier, settings) >= 500:  # a backlog: keep going
                 pass
         except Exception:  # the next tick retries; the worker must not die
             log.exception("worker tick failed")
