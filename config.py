@@ -70,6 +70,7 @@ class Settings:
     min_withdrawal: int = 1000
     withdrawal_fee_percent: int = 33
     payment_webhook_secret: str = ""
+    dispute_window_days: int = 5
 
     # Realtime API, webhooks, rate limits and abuse controls (docs/realtime.md).
     rate_limit: str = "20/second"

@@ -4,7 +4,10 @@ Nothing here imports Flask, aiosmtpd, ``web`` or ``smtp``; both transports call
 these functions and map the errors in :mod:`models.errors` to their own replies.
 """
 
+from . import admin_ops as admin_ops
 from . import audit, catalog, idempotency, ledger, mail, orders, users
+from . import disputes as disputes
+from . import payments as payments
 from . import webhooks as webhooks
 from .base import Base, utcnow
 from .db import Database
