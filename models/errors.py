@@ -111,3 +111,25 @@ class EmailTaken(Conflict):
     """An account with this e-mail already exists."""
 
     code = "email_taken"
+
+
+class RateLimited(DomainError):
+    """Too many requests or orders for now; try again later."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))
+
+
+class TooManyWaitingOrders(RateLimited):
+    """Too many orders of this account are still waiting for a message."""
+
+    code = "too_many_waiting_orders"
+
+
+class CancelCooldown(RateLimited):
+    """This account cancels most of what it buys; purchases pause for a while."""
+
+    code = "cancel_cooldown"

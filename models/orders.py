@@ -9,6 +9,7 @@ even a bug above could not both refund and complete an order.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ForeignKey, Integer, String, Text, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
@@ -101,6 +102,13 @@ def _ensure_can_buy(user: User) -> None:
         raise AccountSuspended()
 
 
+def _check_limits(session: Session, user: User, limits: Any, now: datetime) -> None:
+    if limits is not None:
+        from .abuse import check_purchase  # abuse reads Order: import it late
+
+        check_purchase(session, user, limits, now)
+
+
 def purchase(
     session: Session,
     user: User,
@@ -113,10 +121,16 @@ def purchase(
     sender: str | None = None,
     subject: str | None = None,
     now: datetime | None = None,
+    limits: Any = None,
 ) -> Order:
-    """Buy an activation (price held in escrow) or a rental (paid outright)."""
+    """Buy an activation (price held in escrow) or a rental (paid outright).
+
+    ``limits`` (a :class:`models.abuse.Limits`) applies the abuse controls; the edges
+    pass the configured ones, internal callers and tests may leave them off.
+    """
     _ensure_can_buy(user)
     now = now or utcnow()
+    _check_limits(session, user, limits, now)
     service = get_service(session, service_name)
     chosen = get_domain(session, domain) if domain else None
     if kind == ACTIVATION:
@@ -326,11 +340,16 @@ def complete(
 
 
 def reorder(
-    session: Session, user: User, order_id: int | str, now: datetime | None = None
+    session: Session,
+    user: User,
+    order_id: int | str,
+    now: datetime | None = None,
+    limits: Any = None,
 ) -> Order:
     """A new paid activation on the same address as an earlier one."""
     _ensure_can_buy(user)
     now = now or utcnow()
+    _check_limits(session, user, limits, now)
     source = get_order(session, user, order_id)
     finalize_if_due(session, source, now)
     if source.kind != ACTIVATION:

@@ -18,6 +18,7 @@ STATUS = [
     (errors.Conflict, 409),
     (errors.InvalidInput, 400),
     (errors.UnbalancedTransaction, 500),
+    (errors.RateLimited, 429),
 ]
 
 
@@ -33,7 +34,10 @@ def error_response(status: int, code: str, message: str) -> Response:
 
 @bp.errorhandler(errors.DomainError)
 def domain_error(exc: errors.DomainError) -> Response:
-    return error_response(status_for(exc), exc.code, exc.message)
+    response = error_response(status_for(exc), exc.code, exc.message)
+    if isinstance(exc, errors.RateLimited):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @bp.errorhandler(HTTPException)

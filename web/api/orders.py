@@ -8,6 +8,7 @@ from typing import Any
 from flask import current_app, jsonify, request, url_for
 
 from models import orders
+from models.abuse import Limits
 from models.errors import InvalidInput
 from models.mail import messages_for_order
 from models.notify import order_channel, user_channel
@@ -43,6 +44,10 @@ def _optional_str(body: dict[str, Any], name: str) -> str | None:
     return value
 
 
+def _limits() -> Limits:
+    return Limits.from_settings(dbsession.settings())
+
+
 def _changed(order: orders.Order) -> list[str]:
     return [order_channel(order.id), user_channel(order.user_id)]
 
@@ -69,6 +74,7 @@ def create_order():  # type: ignore[no-untyped-def]
         regex=_optional_str(body, "regex"),
         sender=_optional_str(body, "sender"),
         subject=_optional_str(body, "subject"),
+        limits=_limits(),
     )
     dbsession.after_commit(_changed(order))
     response = jsonify(order_json(order))
@@ -162,7 +168,7 @@ def cancel_order(order_id: str):  # type: ignore[no-untyped-def]
 @require_api_key
 @idempotent
 def reorder(order_id: str):  # type: ignore[no-untyped-def]
-    order = orders.reorder(dbsession.session(), api_user(), order_id)
+    order = orders.reorder(dbsession.session(), api_user(), order_id, limits=_limits())
     dbsession.after_commit(_changed(order))
     response = jsonify(order_json(order))
     response.status_code = 201
