@@ -1,0 +1,214 @@
+"""SMTP ingest throughput: otpinbox's full pipeline against a bare aiosmtpd sink, same run.
+
+The client is a small asyncio SMTP driver (10 sessions, 2 KB messages to live order
+addresses), over persistent connections and reconnecting per message. Both servers run
+as child processes on this machine; the sink answers 250 and stores nothing, which is
+the reference the issue's goals are stated against.
+
+    .venv/bin/python bench/smtp_ingest.py [--messages 4000] [--workers 1 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.smtp_durability import free_port, prepare  # noqa: E402
+
+SINK = """
+import asyncio, sys
+from aiosmtpd.smtp import SMTP
+class Sink:
+    async def handle_DATA(self, server, session, envelope):
+        return "250 OK"
+loop = asyncio.new_event_loop()
+server = loop.run_until_complete(
+    loop.create_server(lambda: SMTP(Sink(), loop=loop, enable_SMTPUTF8=True),
+                       "127.0.0.1", int(sys.argv[1])))
+loop.run_forever()
+"""
+
+
+def body(rcpt: str, n: int) -> bytes:
+    head = f"From: Service <noreply@example.com>\r\nTo: {rcpt}\r\nSubject: Your code\r\n"
+    head += f"Message-ID: <{n}.{time.monotonic_ns()}@bench>\r\n\r\n"
+    text = f"Your verification code is {100000 + n % 900000}.\r\n"
+    filler = ("Lorem ipsum dolor sit amet, consectetur adipiscing elit. " * 2 + "\r\n") * 16
+    return (head + text + filler)[:2048].encode() + b"\r\n"
+
+
+async def _reply(reader: asyncio.StreamReader) -> bytes:
+    while True:
+        line = await reader.readline()
+        if not line:
+            raise ConnectionError("closed")
+        if line[3:4] != b"-":
+            return line
+
+
+async def _open(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    await _reply(reader)
+    writer.write(b"EHLO bench\r\n")
+    await _reply(reader)
+    return reader, writer
+
+
+async def _session(
+    port: int, addrs: list[str], count: int, offset: int, persistent: bool, lat: list[float]
+) -> None:
+    conn = None
+    for i in range(count):
+        if conn is None:
+            conn = await _open(port)
+        reader, writer = conn
+        rcpt = addrs[(offset + i) % len(addrs)]
+        writer.write(f"MAIL FROM:<noreply@example.com>\r\nRCPT TO:<{rcpt}>\r\nDATA\r\n".encode())
+        for _ in range(3):
+            await _reply(reader)
+        writer.write(body(rcpt, offset + i))
+        started = time.perf_counter()
+        writer.write(b".\r\n")
+        reply = await _reply(reader)
+        lat.append(time.perf_counter() - started)
+        if not reply.startswith(b"250"):
+            raise RuntimeError(f"not accepted: {reply!r}")
+        if not persistent:
+            writer.write(b"QUIT\r\n")
+            await _reply(reader)
+            writer.close()
+            conn = None
+    if conn is not None:
+        conn[1].write(b"QUIT\r\n")
+        conn[1].close()
+
+
+def drive(port: int, addrs: list[str], total: int, sessions: int, persistent: bool) -> dict:
+    latencies: list[float] = []
+    per = total // sessions
+
+    async def main() -> None:
+        await asyncio.gather(
+            *(_session(port, addrs, per, s * per, persistent, latencies) for s in range(sessions))
+        )
+
+    started = time.perf_counter()
+    asyncio.run(main())
+    seconds = time.perf_counter() - started
+    latencies.sort()
+    return {
+        "rate": len(latencies) / seconds,
+        "p50_ms": 1000 * statistics.median(latencies),
+        "p99_ms": 1000 * latencies[int(len(latencies) * 0.99) - 1],
+    }
+
+
+def wait_port(port: int) -> None:
+    import socket
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                if sock.recv(100).startswith(b"220"):
+                    return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("server did not start")
+
+
+def start(cmd: list[str], port: int, env: dict[str, str] | None = None) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    wait_port(port)
+    return proc
+
+
+def rss_mb(pid: int) -> float:
+    total = 0
+    for child in [pid, *_children(pid)]:
+        try:
+            for line in Path(f"/proc/{child}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total = max(total, int(line.split()[1]))
+        except OSError:
+            pass
+    return total / 1024
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
+
+
+def report(name: str, figures: dict, reference: float | None) -> None:
+    ratio = f"  {figures['rate'] / reference:.2f}x sink" if reference else ""
+    print(
+        f"{name:<38} {figures['rate']:8.0f} msg/s  p50 {figures['p50_ms']:6.2f} ms  "
+        f"p99 {figures['p99_ms']:7.2f} ms{ratio}",
+        flush=True,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--messages", type=int, default=4000)
+    parser.add_argument("--sessions", type=int, default=10)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--url", default="")
+    args = parser.parse_args()
+    url = args.url or f"sqlite:///{tempfile.mkdtemp(prefix='otpinbox-bench-')}/bench.db"
+    addrs = prepare(url, 200)
+    print(f"{args.messages} messages of 2 KB, {args.sessions} sessions, database {url}")
+
+    port = free_port()
+    sink = start([sys.executable, "-c", SINK, str(port)], port)
+    try:
+        sink_persistent = drive(port, addrs, args.messages, args.sessions, True)
+        sink_reconnect = drive(port, addrs, args.messages // 2, args.sessions, False)
+    finally:
+        sink.kill()
+    report("aiosmtpd sink, persistent", sink_persistent, None)
+    report("aiosmtpd sink, reconnect per message", sink_reconnect, None)
+
+    for workers in args.workers:
+        port = free_port()
+        env = {
+            **os.environ,
+            "OTPINBOX_DATABASE_URL": url,
+            "OTPINBOX_SMTP_PORT": str(port),
+            "OTPINBOX_SECRET_KEY": "bench",
+            "OTPINBOX_DATA_DIR": tempfile.mkdtemp(),
+        }
+        cmd = [sys.executable, "-m", "cli", "smtp", "--workers", str(workers)]
+        proc = start(cmd, port, env)
+        try:
+            persistent = drive(port, addrs, args.messages, args.sessions, True)
+            reconnect = drive(port, addrs, args.messages // 2, args.sessions, False)
+            moderate = drive(port, addrs, 500, 2, True)
+            memory = rss_mb(proc.pid)
+        finally:
+            proc.terminate()
+            proc.wait(10)
+        report(f"otpinbox --workers {workers}, persistent", persistent, sink_persistent["rate"])
+        report(f"otpinbox --workers {workers}, reconnect", reconnect, sink_reconnect["rate"])
+        report(f"otpinbox --workers {workers}, 2 sessions (moderate)", moderate, None)
+        print(f"{'':<38} max RSS per SMTP process {memory:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
