@@ -22,6 +22,9 @@ from smtp.extract.scoring import Segment, best_code
 __all__ = ["Extraction", "apply_regex", "extract", "validate_regex", "visible_text"]
 
 REGEX_TIMEOUT_SECONDS = 0.2
+# Codes sit near the top of a mail; reading more visible text than this only costs time (and
+# lets hostile mail cost more). Customer regexes still see the whole visible_text().
+MAX_ANALYSED_CHARS = 12_000
 MAX_REGEX_LENGTH = 500
 
 # WebKit/WICG origin-bound one-time codes: the last line is "@example.com #123456", optionally
@@ -47,7 +50,10 @@ NOTHING = Extraction(None, None, 0.0, "no code or verification link found")
 def extract(subject: str | None, text: str | None, html: str | None) -> Extraction:
     subject_text = normalize_text(subject or "")
     doc = render_html(html) if html and html.strip() else HtmlDoc()
-    text_body = normalize_text(text) if text and text.strip() else ""
+    text_body = normalize_text(text)[:MAX_ANALYSED_CHARS] if text and text.strip() else ""
+    doc.text = doc.text[:MAX_ANALYSED_CHARS]
+    doc.preheader = doc.preheader[:1000]
+    subject_text = subject_text[:1000]
     bodies = [body for body in (doc.text, text_body) if body]
 
     choice = find_link(doc.anchors, bodies)

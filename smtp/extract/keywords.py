@@ -8,6 +8,7 @@ otp, tan, kod, cod, mã) get a left word boundary instead.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -103,16 +104,31 @@ NOT_AN_OTP = (
     "할인코드", "우편번호", "rabattkod", "alennuskoodi", "postinumero", "κωδικός έκπτωσης",
     "ταχυδρομικός κωδικός", "slevový kód", "poštovní", "cod promoțional", "cod poștal",
     "kuponkód", "irányítószám", "kód kupónu", "promóciós kód", "codice promo",
-    "use code", "with code", "cupón", "cupom", "code de réduction", "kod zniżkowy",
+    "code editor", "code review", "codebase", "code base", "cupón", "cupom",
+    "code de réduction", "kod zniżkowy",
 )  # fmt: skip
+
+# A code keyword in a sentence about discounts names a promo code, whatever the wording
+# ("30% de descuento con el código VERANO24").
+_PROMO_CONTEXT = re.compile(
+    r"discount|descuento|desconto|rabatt|promo|sconto|réduction|remise|скидк|знижк|kupon|coupon"
+    r"|voucher|gutschein|cupón|cupom|indirim|zniżk|korting|\d\s?% off|\bsale\b|checkout|خصم"
+    r"|تخفیف|הנחה|छूट|ছাড়|diskon|giảm giá|ส่วนลด|优惠|優惠|折扣|割引|クーポン|할인|쿠폰|alennus"
+    r"|έκπτωση|sleva|reducere|kedvezmény",
+    re.I,
+)
 
 # Stems that are too short to match as substrings of arbitrary words.
 _NEEDS_LEFT_BOUNDARY = frozenset(
     {"pin", "otp", "tan", "cod", "mã", "use", "enter", "token", "clave", "onay", "login", "2fa"}
 )  # fmt: skip
 # Stems that must also end at a word boundary ("pin" not "pink", "tan" not "tanto").
-_NEEDS_RIGHT_BOUNDARY = frozenset({"pin", "tan", "use", "cod", "mã", "onay", "enter", "token"})
+_NEEDS_RIGHT_BOUNDARY = frozenset({"pin", "tan", "use", "mã", "onay", "enter", "token"})
 _CASE_SENSITIVE = frozenset({"tan", "pin"})
+
+
+# Real mails have a handful of keywords; hostile ones could have thousands.
+MAX_HITS = 200
 
 
 @dataclass(frozen=True)
@@ -124,6 +140,10 @@ class KeywordHit:
 
 
 def _alternation(words: set[str]) -> str:
+    # A lookahead on the possible first characters lets the engine skip most positions
+    # without trying every alternative (Python's re does not build a trie).
+    first = {w[0].lower() for w in words} | {w[0].upper() for w in words} | {"m"}
+    lead = "(?=[" + "".join(re.escape(ch) for ch in sorted(first)) + "])"
     parts = []
     for word in sorted(words, key=len, reverse=True):
         body = re.escape(word).replace(r"\ ", r"\s+")
@@ -134,7 +154,7 @@ def _alternation(words: set[str]) -> str:
         if word in _NEEDS_RIGHT_BOUNDARY:
             body += r"(?![^\W\d_])"
         parts.append(body)
-    return "|".join(parts)
+    return lead + "(?:" + "|".join(parts) + ")"
 
 
 def _all(table: dict[str, tuple[str, ...]]) -> set[str]:
@@ -152,19 +172,25 @@ def not_an_otp_spans(text: str) -> list[tuple[int, int]]:
 
 def find_keywords(text: str) -> list[KeywordHit]:
     """All keyword occurrences, minus those that sit inside a NOT_AN_OTP phrase."""
-    excluded = not_an_otp_spans(text)
+    excluded = not_an_otp_spans(text)[:MAX_HITS]
 
     def allowed(start: int, end: int) -> bool:
-        return not any(s <= start < e or s < end <= e for s, e in excluded)
+        if any(s <= start < e or s < end <= e for s, e in excluded):
+            return False
+        floor, ceiling = max(0, start - 60), min(len(text), end + 60)
+        line_start = text.rfind("\n", floor, start) + 1 or floor
+        line_end = text.find("\n", end, ceiling)
+        context = text[max(line_start, floor) : ceiling if line_end < 0 else line_end]
+        return not _PROMO_CONTEXT.search(context)
 
     hits = [
         KeywordHit(m.start(), m.end(), m.group(0).lower(), True)
-        for m in _STRONG_RE.finditer(text)
+        for m in itertools.islice(_STRONG_RE.finditer(text), MAX_HITS)
         if allowed(*m.span())
     ]
     hits += [
         KeywordHit(m.start(), m.end(), m.group(0).lower(), False)
-        for m in _WEAK_RE.finditer(text)
+        for m in itertools.islice(_WEAK_RE.finditer(text), MAX_HITS)
         if allowed(*m.span())
     ]
     hits.sort(key=lambda hit: hit.start)

@@ -37,14 +37,19 @@ _TEXT_SAYS_VERIFY = re.compile(
     r"|activează|conectea|megerősít|ellenőriz|aktivál|bejelentkez",
     re.I,
 )
-_NEVER = re.compile(
+# Checked against path and query only, so a host like blog.example.com is not "/blog".
+_NEVER_PATH = re.compile(
     r"unsubscribe|opt-?out|/optout|email-?preferences|notification-?settings|/preferences"
-    r"|manage[-_]?(?:subscription|preferences|notifications)|revoke|not-?me|wasnt-?me"
+    r"|manage[-_]?(?:subscription|preferences|notifications)|revoke|not-?me|wasnt-?me|/deny"
     r"|report|abuse|privacy|/terms|/legal|/help|/support|/faq|/contact|/careers|/blog"
     r"|/pay(?:ment)?s?(?:/|$|\?)|billing|invoice|checkout|donat|/track(?:ing)?[/?]"
     r"|webversion|view-?(?:in-?)?browser|view[-_]?online|/open\.(?:gif|png)|pixel"
-    r"|facebook\.com|twitter\.com|//x\.com|linkedin\.com|instagram\.com|youtube\.com"
-    r"|tiktok\.com|apps\.apple\.com|play\.google\.com|t\.me/|wa\.me/|\.(?:png|gif|jpe?g)(?:$|\?)",
+    r"|\.(?:png|gif|jpe?g)(?:$|\?)",
+    re.I,
+)
+_NEVER_HOST = re.compile(
+    r"(?:^|\.)(?:facebook\.com|twitter\.com|x\.com|linkedin\.com|instagram\.com|youtube\.com"
+    r"|tiktok\.com|apps\.apple\.com|play\.google\.com|t\.me|wa\.me)$|^pay\.|^billing\.",
     re.I,
 )
 _TEXT_NEVER = re.compile(
@@ -114,9 +119,11 @@ def _judge(url: str, label: str, button: bool) -> LinkChoice | None:
         parts = urlsplit(url)
     except ValueError:
         return None
-    if _NEVER.search(url) or _TEXT_NEVER.search(label):
-        return None
     path_and_query = parts.path + ("?" + parts.query if parts.query else "")
+    if _NEVER_HOST.search(parts.hostname or "") or _NEVER_PATH.search(path_and_query):
+        return None
+    if _TEXT_NEVER.search(label):
+        return None
     if parts.path.strip("/") == "" and not parts.query:
         return None  # a homepage
     url_says = bool(_URL_SAYS_VERIFY.search(path_and_query))

@@ -48,7 +48,7 @@ _ID_LABELS_LATIN = (
     r"|đặt chỗ|giao dịch|vận đơn|tài khoản|ordernummer|kundnummer|bokning|referens"
     r"|tilaus|tilausnumero|lasku|varaus|viite|asiakasnumero|objednávka|objednávky|rezervace"
     r"|transakce|comanda|comandă|factură|rezervare|referință|tranzacție|rendelés|számla"
-    r"|foglalás|hivatkozás|tranzakció|id"
+    r"|foglalás|hivatkozás|tranzakció|rendelésszám|id"
 )
 _ID_LABELS_OTHER = (
     r"заказ[а-я]*|сч[её]т[а-я]*|накладн[а-я]*|бронировани[а-я]*|транзакци[а-я]*|операци[а-я]*"
@@ -62,11 +62,11 @@ _ID_LABELS_OTHER = (
     r"|회원번호|계좌|παραγγελία[ς]?|τιμολόγιο|κράτηση[ς]?|αποστολή[ς]?"
 )
 _NUMBER_WORD = (
-    r"number|num|no|nr|id|número|numéro|nummer|numer|numero|numara|номер|nomor|số|číslo"
-    r"|szám|număr|αριθμός|รหัส|번호|番号|号|號|رقم|شماره|מספר"
+    r"(?:number|num|no|nr|id|número|numéro|nummer|numer|numero|numara|номер|nomor|số|číslo"
+    r"|szám|număr|αριθμός|รหัส|번호|番号|号|號|رقم|شماره|מספר|č|čís)[^\W\d_]*"
 )
 _ID_LABEL = re.compile(
-    rf"(?:(?<![^\W\d_])(?:{_ID_LABELS_LATIN})(?![^\W\d_])|{_ID_LABELS_OTHER})"
+    rf"(?=[^\W\d_])(?:(?<![^\W\d_])(?:{_ID_LABELS_LATIN})(?![^\W\d_])|{_ID_LABELS_OTHER})"
     rf"(?:\s*(?:{_NUMBER_WORD})\.?)?\s*(?:[:#№]|n[°º]|\(|-)?\s*(?:#\s*)?"
     r"(?P<id>(?=[A-Za-z-]{0,6}\d)[A-Za-z0-9][A-Za-z0-9-]{2,30}(?:[ ]\d{3,6}){0,3})",
     re.I,
@@ -76,7 +76,7 @@ _ID_LABEL = re.compile(
 _OTP_RIGHT_BEFORE = re.compile(r"(?:otp|tan|code|mã|xác thực|код|kod|codice|código)\W{0,3}$", re.I)
 
 _COMPANY_REGISTRY = re.compile(
-    r"(?:(?<![^\W\d_])(?:HRB|HRA|KvK|SIRET|SIREN|RCS|CNPJ|CPF|NIP|KRS|REGON|VAT|UID|CIF|NIF"
+    r"(?:(?<![^\W\d_])(?-i:HRB|HRA|KvK|SIRET|SIREN|RCS|CNPJ|CPF|NIP|KRS|REGON|VAT|UID|CIF|NIF"
     r"|IČO?|DIČ|CUI|ABN|ACN|EIN|GSTIN|CIN|NPWP|MST|BTW|ΑΦΜ|ИНН|ОГРН|КПП|ОКПО|БИК|ЄДРПОУ)"
     r"(?![^\W\d_])|Org\.?\s?nr|Y-tunnus|USt-?IdNr|P\.?\s?IVA|Partita IVA|Company (?:No|number|"
     r"registration)|Registered (?:in [A-Za-z ]{3,20} )?(?:No|number)|Reg\.? ?No|Steuernummer"
@@ -87,12 +87,13 @@ _COMPANY_REGISTRY = re.compile(
     re.I,
 )
 
+_CSS_RULE_BODY = re.compile(r"\{[^{}]{0,2000}:[^{}]{0,2000}\}")
 _PATTERNS: list[re.Pattern[str]] = [
     # URLs and bracketed URLs; e-mail addresses.
     re.compile(r"(?:https?://|www\.)[^\s<>\"']+|<[a-z]+:[^\s<>]+>", re.I),
-    re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),
-    # Inline CSS that leaked into a text part: whole rules, then colours.
-    re.compile(r"[^{}\n]{0,200}\{[^{}]{0,2000}:[^{}]{0,2000}\}"),
+    re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+"),
+    # Inline CSS that leaked into a text part: rule bodies (selectors: _blank_css_rules), colours.
+    _CSS_RULE_BODY,
     re.compile(
         r"(?:color|background|border)[\w-]*\s*:\s*#[0-9a-f]{3,8}"
         r"|#(?=[0-9]{0,7}[a-f])[0-9a-f]{3,8}(?![0-9a-z])",
@@ -116,9 +117,14 @@ _PATTERNS: list[re.Pattern[str]] = [
     re.compile(r"(?<![\d-])\d{3}([.\s-])\d{3}\1\d{4}(?![\d-])"),
     re.compile(r"(?<![\d.-])\d{2,4}(?:[ .-]\d{2,4}){3,}(?![\d-])"),
     re.compile(
-        r"(?:(?<![^\W\d_])(?:tel|phone|call us|fax|mobile|hotline|helpline|whatsapp|teléfono"
-        r"|telefone|téléphone|telefon|telefono|puhelin|τηλ|tlf)(?![^\W\d_])|телефон|тел\."
-        r"|電話|전화|โทร|هاتف|تلفن|טלפון|फ़ोन|फोन|ফোন|điện thoại|sđt)[^\d\n]{0,12}"
+        r"(?<![\d-])(?:[01][89]00[ -]\d{3}[ -]\d{3,4}|0\d{1,3}[ -]\d{3,4}[ -]\d{4})(?![\d-])"
+    ),
+    re.compile(
+        r"(?=[^\W\d_])(?:(?<![^\W\d_])(?:tel|phone|call us|fax|mobile|hotline|helpline"
+        r"|whatsapp|teléfono|telefone|téléphone|telefon|telefono|puhelin|τηλ|tlf|asiakaspalvelu|kundtjänst"
+        r"|klantenservice|kundenservice|hotline|infolinia|ügyfélszolgálat)(?![^\W\d_])|телефон"
+        r"|тел\.|линия|лінія|電話|专线|專線|客服|전화|고객센터|โทร|هاتف|تلفن|טלפון|फ़ोन|फोन"
+        r"|ফোন|হেল্পলাইন|điện thoại|sđt|お問い合わせ)[^\d\n]{0,16}"
         r"\+?[\d][\d\s().-]{4,18}\d",
         re.I,
     ),
@@ -128,9 +134,9 @@ _PATTERNS: list[re.Pattern[str]] = [
         r"\d{2,4}\s?[年년]\s?\d{1,2}\s?[月월](?:\s?\d{1,2}\s?[日일])?|\d{1,2}\s?[月월]\s?\d{1,2}\s?[日일]"
     ),
     re.compile(
-        rf"(?<!\d)\d{{1,2}}(?:st|nd|rd|th|er|º|\.)?\s*(?:de\s+)?{_MONTH}(?:,?\s*(?:de\s+)?\d{{4}})?"
-        rf"|(?<![^\W\d_]){_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?"
-        rf"|(?<![^\W\d_]){_MONTH},?\s+\d{{4}}",
+        rf"(?<!\d)\d{{1,2}}(?:st|nd|rd|th|er|º|\.)?\s*(?=[^\W\d_])(?:de\s+)?{_MONTH}(?:,?\s*(?:de\s+)?\d{{4}})?"
+        rf"|(?<![^\W\d_])(?=[^\W\d_]){_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?"
+        rf"|(?<![^\W\d_])(?=[^\W\d_]){_MONTH},?\s+\d{{4}}",
         re.I,
     ),
     re.compile(
@@ -174,8 +180,29 @@ def _blank_str(text: str) -> str:
     return "".join("\n" if ch == "\n" else " " for ch in text)
 
 
+def _blank_css_selectors(text: str) -> str:
+    """Blank the selector in front of each CSS rule body ("#123456 {", "p.x, td {")."""
+    spans = []
+    for match in _CSS_RULE_BODY.finditer(text):
+        floor = max(0, match.start() - 200)
+        start = max(text.rfind("\n", floor, match.start()), text.rfind("}", floor, match.start()))
+        spans.append((max(start + 1, floor), match.start()))
+    return _blank_spans(text, spans)
+
+
+def _blank_spans(text: str, spans: list[tuple[int, int]]) -> str:
+    if not spans:
+        return text
+    chars = list(text)
+    for start, end in spans:
+        chars[start:end] = " " * (end - start)
+    return "".join(chars)
+
+
 def mask(text: str) -> str:
     """Blank every non-code span (see module docstring); the result has the same length."""
+    if "{" in text:
+        text = _blank_css_selectors(text)
     for pattern in _PATTERNS:
         text = pattern.sub(_blank, text)
     return _mask_labelled_ids(text)
@@ -187,9 +214,4 @@ def _mask_labelled_ids(text: str) -> str:
         if _OTP_RIGHT_BEFORE.search(text, max(0, match.start() - 20), match.start()):
             continue
         spans.append(match.span("id"))
-    if not spans:
-        return text
-    chars = list(text)
-    for start, end in spans:
-        chars[start:end] = " " * (end - start)
-    return "".join(chars)
+    return _blank_spans(text, spans)

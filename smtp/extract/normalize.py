@@ -65,7 +65,9 @@ def _keep_one_blank_line(match: re.Match[str]) -> str:
 
 _TOKEN = re.compile(
     r"<!--.*?(?:-->|\Z)|<!\[CDATA\[.*?(?:\]\]>|\Z)|<![^>]*>|<\?[^>]*>"
-    r"|<(/?)([a-zA-Z][a-zA-Z0-9:-]*)((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>",
+    # Attribute text may not contain "<" and quoted values are bounded, so a tag that never
+    # closes costs at most a few thousand characters of scanning, not the rest of the mail.
+    r"|<(/?)([a-zA-Z][a-zA-Z0-9:-]*)((?:[^<>\"']|\"[^\"<]{0,4000}\"|'[^'<]{0,4000}')*)>",
     re.S,
 )
 _ATTR = re.compile(r"([a-zA-Z_:][-a-zA-Z0-9_:.]*)\s*(?:=\s*(\"[^\"]*\"|'[^']*'|[^\s>]+))?")
@@ -82,6 +84,10 @@ _BLOCK = frozenset(
     }
 )  # fmt: skip
 _CELL = frozenset({"td", "th"})
+# Deeper nesting than this is never layout, only hostility; deeper tags are ignored.
+_MAX_DEPTH = 256
+# An element with more text than this is not a code nor a button label.
+_MAX_INNER = 120
 _EMPHASIS_TAGS = frozenset({"b", "strong", "h1", "h2", "h3", "code", "kbd", "tt", "big", "mark"})
 _HIDDEN_STYLE = re.compile(
     r"display\s*:\s*none|visibility\s*:\s*hidden|max-height\s*:\s*0|font-size\s*:\s*0"
@@ -177,7 +183,7 @@ def render_html(markup: str) -> HtmlDoc:
             _close(tag, stack, visible, doc)
         else:
             self_closing = tag in _VOID or raw_attrs.rstrip().endswith("/")
-            if not self_closing:
+            if not self_closing and len(stack) < _MAX_DEPTH:
                 stack.append(_open(tag, raw_attrs, stack, len(visible)))
         if tag in _BLOCK:
             (hidden if stack and stack[-1].hidden else visible).append("\n")
@@ -222,7 +228,9 @@ def _close(tag: str, stack: list[_Frame], visible: list[str], doc: HtmlDoc) -> N
         return
     while len(stack) > depth:
         frame = stack.pop()
-        inner = " ".join("".join(visible[frame.start :]).split())
+        if frame.anchor is None and not frame.emphasized:
+            continue
+        inner = _inner_text(visible, frame.start)
         if frame.anchor is not None:
             frame.anchor.text = inner
             if any(f.emphasized and f.tag in _CELL for f in stack[-3:]):
@@ -230,6 +238,17 @@ def _close(tag: str, stack: list[_Frame], visible: list[str], doc: HtmlDoc) -> N
             doc.anchors.append(frame.anchor)
         if frame.emphasized and not frame.hidden and 0 < len(inner) <= 40:
             doc.emphasized.append(normalize_text(inner))
+
+
+def _inner_text(parts: list[str], start: int) -> str:
+    """The element's text, or "" when it is longer than _MAX_INNER (keeps closing linear)."""
+    total = 0
+    for index in range(start, len(parts)):
+        total += len(parts[index])
+        if total > _MAX_INNER * 4:
+            return ""
+    inner = " ".join("".join(parts[start:]).split())
+    return inner if len(inner) <= _MAX_INNER else ""
 
 
 def text_from_html(markup: str) -> str:

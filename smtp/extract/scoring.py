@@ -16,6 +16,9 @@ from smtp.extract.candidates import Candidate, Shape, find_candidates
 from smtp.extract.keywords import KeywordHit, find_keywords, not_an_otp_spans
 
 ACCEPT_SCORE = 2.5
+# Bounds that keep scoring linear on hostile mail; real mails have a few dozen candidates.
+MAX_CANDIDATES = 300
+_FAR = 400  # keywords further than this many raw characters are never close enough
 _WHITESPACE = re.compile(r"\s+")
 _WORDISH = re.compile(r"[^\W_]")
 # All-letter words that show up alone on a line (headings, buttons) and are not codes.
@@ -52,7 +55,7 @@ def best_code(
     url_values: set[str],
 ) -> Scored | None:
     """The highest-scoring accepted candidate, or None when nothing is convincing."""
-    candidates = find_candidates(masked)
+    candidates = find_candidates(masked)[:MAX_CANDIDATES]
     if not candidates:
         return None
     hits = find_keywords(masked)
@@ -101,7 +104,7 @@ def _score(
     strong = _nearest(cand, hits, masked, segments, strong=True)
     weak = _nearest(cand, hits, masked, segments, strong=False)
     standout = alone or emph
-    keyword_ok = (strong is not None and (strong[0] <= 60 or (strong[0] <= 160 and standout))) or (
+    keyword_ok = (strong is not None and (strong[0] <= 40 or (strong[0] <= 160 and standout))) or (
         weak is not None and weak[0] <= 40 and standout
     )
     if not keyword_ok:
@@ -136,7 +139,7 @@ def _score_shape(scored: Scored, masked: str) -> None:
         if len(cand.value) == 6:
             scored.add(0.7, "6 digits")
         elif len(cand.value) == 4 and 1900 <= int(cand.value) <= 2099:
-            scored.add(-1.5, "looks like a year")
+            scored.add(-1.0, "looks like a year")
         else:
             scored.add(0.3, f"{len(cand.value)} digits")
     elif cand.shape is Shape.GROUPED:
@@ -183,7 +186,7 @@ def _nearest(
     for hit in hits:
         if hit.strong is not strong:
             continue
-        if cand.start <= hit.start < cand.end:
+        if cand.start <= hit.start < cand.end or abs(hit.start - cand.start) > _FAR:
             continue
         if hit.end <= cand.start:
             between = masked[hit.end : cand.start]
