@@ -64,6 +64,10 @@ def create_app(
 
     app.register_blueprint(compat_kopeechka.bp)  # root paths, as kopeechka clients expect
     csrf.exempt(compat_kopeechka.bp)
+    from . import disputes, login_throttle
+
+    app.register_blueprint(disputes.bp)
+    login_throttle.init_app(app, settings)
 
     @app.get("/healthz")
     def healthz() -> tuple[str, int]:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
-from models import users
+from models import users, webhooks
 from models.errors import DomainError, NotFound
 
 from . import dbsession
-from .forms import ActionForm, ApiKeyForm, PasswordForm
+from .forms import ActionForm, ApiKeyForm, PasswordForm, WebhookForm
 
 bp = Blueprint("account", __name__)
 
@@ -59,3 +59,52 @@ def password():  # type: ignore[no-untyped-def]
             flash("Password changed.")
             return redirect(url_for("account.password"), 303)
     return render_template("account/password.html", form=form)
+
+
+@bp.get("/settings")
+@login_required
+def profile():  # type: ignore[no-untyped-def]
+    return render_template("account/profile.html", user=current_user)
+
+
+@bp.get("/terms")
+def terms():  # type: ignore[no-untyped-def]
+    return render_template("account/terms.html", settings=dbsession.settings())
+
+
+@bp.route("/settings/webhooks", methods=["GET", "POST"])
+@login_required
+def webhook_list():  # type: ignore[no-untyped-def]
+    session = dbsession.session()
+    form = WebhookForm()
+    created = None
+    if form.validate_on_submit():
+        try:
+            created = webhooks.create_endpoint(
+                session,
+                current_user,
+                form.url.data or "",
+                allow_private=dbsession.settings().webhook_allow_private,
+            )
+        except DomainError as exc:
+            form.url.errors = [*form.url.errors, exc.message]
+    return render_template(
+        "account/webhooks.html",
+        form=form,
+        action=ActionForm(formdata=None),
+        endpoints=webhooks.list_endpoints(session, current_user),
+        created=created,
+    ), (400 if form.errors else 200)
+
+
+@bp.post("/settings/webhooks/<int:endpoint_id>/delete")
+@login_required
+def webhook_delete(endpoint_id: int):  # type: ignore[no-untyped-def]
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        webhooks.delete_endpoint(dbsession.session(), current_user, endpoint_id)
+    except NotFound:
+        abort(404)
+    flash("Webhook deleted.")
+    return redirect(url_for("account.webhook_list"), 303)

@@ -3,9 +3,25 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    EqualTo,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+)
 
 
 class RegisterForm(FlaskForm):
@@ -41,3 +57,53 @@ class ApiKeyForm(FlaskForm):
 class PasswordForm(FlaskForm):
     old = PasswordField("Current password", validators=[DataRequired()])
     new = PasswordField("New password", validators=[DataRequired(), Length(min=8, max=256)])
+
+
+class DepositForm(FlaskForm):
+    amount = IntegerField("Amount (minor units)", validators=[DataRequired(), NumberRange(1)])
+    reference = StringField("Transfer reference", validators=[DataRequired(), Length(max=128)])
+
+
+class WithdrawalForm(FlaskForm):
+    amount = IntegerField("Amount (minor units)", validators=[DataRequired(), NumberRange(1)])
+    destination = StringField(
+        "Pay to (IBAN, wallet address)", validators=[DataRequired(), Length(max=255)]
+    )
+    confirm = HiddenField(default="")
+
+
+class DisputeForm(FlaskForm):
+    reason = TextAreaField("What went wrong", validators=[DataRequired(), Length(max=4000)])
+    evidence = TextAreaField(
+        "Evidence (what the site answered, when)", validators=[Optional(), Length(max=4000)]
+    )
+
+
+class ReasonForm(FlaskForm):
+    reason = StringField("Reason", validators=[DataRequired(), Length(max=500)])
+
+
+class AdjustForm(FlaskForm):
+    amount = IntegerField("Amount (+ credit, − debit)", validators=[DataRequired()])
+    reason = StringField("Reason", validators=[DataRequired(), Length(max=500)])
+
+
+class RefundForm(FlaskForm):
+    amount = IntegerField("Refund (blank: full price)", validators=[Optional(), NumberRange(1)])
+    reason = StringField("Note", validators=[Optional(), Length(max=500)])
+
+
+class ServiceForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=64)])
+    price = IntegerField("Price", validators=[InputRequired(), NumberRange(0)])
+    window_minutes = IntegerField("Window (min)", validators=[DataRequired(), NumberRange(1, 1440)])
+    rental_day_price = IntegerField("Rental / day", validators=[Optional(), NumberRange(0)])
+    active = BooleanField("Active", default=True)
+
+
+class DomainForm(FlaskForm):
+    name = StringField("Domain", validators=[DataRequired(), Length(max=253)])
+
+
+class WebhookForm(FlaskForm):
+    url = StringField("HTTPS URL", validators=[DataRequired(), Length(max=2000)])

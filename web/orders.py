@@ -22,6 +22,7 @@ from models.notify import order_channel, user_channel
 from . import dbsession
 from .downloads import body_csp, download, download_type
 from .forms import ActionForm, BuyForm
+from .refusal import refuse
 from .sanitize import clean_mail_html
 
 bp = Blueprint("orders", __name__)
@@ -79,7 +80,7 @@ def buy():  # type: ignore[no-untyped-def]
             days=days,
         )
     except DomainError as exc:
-        flash(exc.message, "error")
+        refuse(exc)
         return redirect(url_for("orders.index")), 303
     dbsession.after_commit([order_channel(order.id), user_channel(order.user_id)])
     return redirect(url_for("orders.detail", order_id=order.id), 303)
@@ -115,7 +116,7 @@ def cancel(order_id: int):  # type: ignore[no-untyped-def]
     except NotFound:
         abort(404)
     except DomainError as exc:
-        flash(exc.message, "error")
+        refuse(exc)
         return redirect(url_for("orders.detail", order_id=order_id), 303)
     if order.refunded:
         flash(f"Canceled: {order.refunded} returned to your wallet.")
@@ -135,7 +136,7 @@ def reorder(order_id: int):  # type: ignore[no-untyped-def]
     except NotFound:
         abort(404)
     except DomainError as exc:
-        flash(exc.message, "error")
+        refuse(exc)
         return redirect(url_for("orders.detail", order_id=order_id), 303)
     return redirect(url_for("orders.detail", order_id=order.id), 303)
 
