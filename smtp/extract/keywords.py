@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 # Words that name the code itself. A candidate near one of these is probably the code.
@@ -139,10 +140,19 @@ class KeywordHit:
     strong: bool
 
 
-def _alternation(words: set[str]) -> str:
-    # A lookahead on the possible first characters lets the engine skip most positions
-    # without trying every alternative (Python's re does not build a trie).
-    first = {w[0].lower() for w in words} | {w[0].upper() for w in words} | {"m"}
+def _alternation(words: set[str], lowercase: bool) -> str:
+    """One regex for a word list.
+
+    Python's re neither builds a trie nor is fast with IGNORECASE on Unicode, so the fast
+    variant (lowercase=True) matches lowercased text with lowercase literals, behind a
+    lookahead on the possible first characters. The case-sensitive stems (TAN, PIN) are left
+    to _CASE_SENSITIVE_RE in that variant.
+    """
+    if lowercase:
+        words = words - _CASE_SENSITIVE
+    first = {w[0].lower() for w in words}
+    if not lowercase:
+        first |= {w[0].upper() for w in words} | {"m"}
     lead = "(?=[" + "".join(re.escape(ch) for ch in sorted(first)) + "])"
     parts = []
     for word in sorted(words, key=len, reverse=True):
@@ -161,18 +171,44 @@ def _all(table: dict[str, tuple[str, ...]]) -> set[str]:
     return {word.lower() for words in table.values() for word in words}
 
 
-_STRONG_RE = re.compile(_alternation(_all(STRONG)), re.I)
-_WEAK_RE = re.compile(_alternation(_all(WEAK) - _all(STRONG)), re.I)
-_NOT_AN_OTP_RE = re.compile(_alternation(set(NOT_AN_OTP)), re.I)
+@dataclass(frozen=True)
+class _WordList:
+    any_case: re.Pattern[str]  # for text whose lowercase form changes length (rare)
+    lowercase: re.Pattern[str]  # for text.lower()
+
+    @classmethod
+    def of(cls, words: set[str]) -> _WordList:
+        return cls(
+            re.compile(_alternation(words, lowercase=False), re.I),
+            re.compile(_alternation(words, lowercase=True)),
+        )
+
+    def finditer(self, text: str, lowered: str | None) -> Iterator[re.Match[str]]:
+        if lowered is None:
+            return self.any_case.finditer(text)
+        return self.lowercase.finditer(lowered)
+
+
+_STRONG = _WordList.of(_all(STRONG))
+_WEAK = _WordList.of(_all(WEAK) - _all(STRONG))
+_NOT_AN_OTP = _WordList.of(set(NOT_AN_OTP))
+_CASE_SENSITIVE_RE = re.compile(r"(?<![^\W\d_])(?:m?TAN|Tan|PIN|Pin)(?![^\W\d_])")
+
+
+def _lowered(text: str) -> str | None:
+    """text.lower() when it keeps offsets valid (it does except for a few letters like İ)."""
+    lowered = text.lower()
+    return lowered if len(lowered) == len(text) else None
 
 
 def not_an_otp_spans(text: str) -> list[tuple[int, int]]:
-    return [m.span() for m in _NOT_AN_OTP_RE.finditer(text)]
+    return [m.span() for m in _NOT_AN_OTP.finditer(text, _lowered(text))]
 
 
 def find_keywords(text: str) -> list[KeywordHit]:
     """All keyword occurrences, minus those that sit inside a NOT_AN_OTP phrase."""
-    excluded = not_an_otp_spans(text)[:MAX_HITS]
+    lowered = _lowered(text)
+    excluded = [m.span() for m in _NOT_AN_OTP.finditer(text, lowered)][:MAX_HITS]
 
     def allowed(start: int, end: int) -> bool:
         if any(s <= start < e or s < end <= e for s, e in excluded):
@@ -185,12 +221,17 @@ def find_keywords(text: str) -> list[KeywordHit]:
 
     hits = [
         KeywordHit(m.start(), m.end(), m.group(0).lower(), True)
-        for m in itertools.islice(_STRONG_RE.finditer(text), MAX_HITS)
+        for m in itertools.islice(_STRONG.finditer(text, lowered), MAX_HITS)
         if allowed(*m.span())
     ]
+    if lowered is not None:
+        hits += [
+            KeywordHit(m.start(), m.end(), m.group(0).lower(), True)
+            for m in itertools.islice(_CASE_SENSITIVE_RE.finditer(text), MAX_HITS)
+        ]
     hits += [
         KeywordHit(m.start(), m.end(), m.group(0).lower(), False)
-        for m in itertools.islice(_WEAK_RE.finditer(text), MAX_HITS)
+        for m in itertools.islice(_WEAK.finditer(text, lowered), MAX_HITS)
         if allowed(*m.span())
     ]
     hits.sort(key=lambda hit: hit.start)

@@ -91,19 +91,17 @@ _MAX_INNER = 120
 _EMPHASIS_TAGS = frozenset({"b", "strong", "h1", "h2", "h3", "code", "kbd", "tt", "big", "mark"})
 _HIDDEN_STYLE = re.compile(
     r"display\s*:\s*none|visibility\s*:\s*hidden|max-height\s*:\s*0|font-size\s*:\s*0"
-    r"|opacity\s*:\s*0(?:\.0+)?\s*(?:;|$)|mso-hide\s*:\s*all",
-    re.I,
+    r"|opacity\s*:\s*0(?:\.0+)?\s*(?:;|$)|mso-hide\s*:\s*all"
 )
 # Codes are usually shown big, bold, spaced or monospaced: any of these marks an emphasis.
 _EMPHASIS_STYLE = re.compile(
     r"letter-spacing\s*:\s*[1-9]|font-weight\s*:\s*(?:bold|[6-9]00)|font-size\s*:\s*(?:"
     r"(?:[2-9]\d|1[89])px|(?:1[4-9]|[2-9]\d)pt|[2-9](?:\.\d+)?em|1\.[5-9]\d*em|x+-large)"
-    r"|monospace|courier",
-    re.I,
+    r"|monospace|courier"
 )
-_EMPHASIS_CLASS = re.compile(r"otp|code|pin|token|verification", re.I)
-_BUTTON_STYLE = re.compile(r"background(?:-color)?\s*:|border-radius|padding\s*:", re.I)
-_BUTTON_CLASS = re.compile(r"btn|button|cta", re.I)
+_EMPHASIS_CLASS = re.compile(r"otp|code|pin|token|verification")
+_BUTTON_STYLE = re.compile(r"background(?:-color)?\s*:|border-radius|padding\s*:")
+_BUTTON_CLASS = re.compile(r"btn|button|cta")
 
 
 @dataclass
@@ -200,8 +198,9 @@ def render_html(markup: str) -> HtmlDoc:
 
 def _open(tag: str, raw_attrs: str, stack: list[_Frame], start: int) -> _Frame:
     attrs = parse_attrs(raw_attrs) if raw_attrs.strip() else {}
-    style = attrs.get("style", "")
-    klass = attrs.get("class", "") + " " + attrs.get("id", "")
+    # Lowercased once so the style patterns can skip IGNORECASE (slow on long inline styles).
+    style = attrs.get("style", "").lower()
+    klass = (attrs.get("class", "") + " " + attrs.get("id", "")).lower()
     parent_hidden = bool(stack) and stack[-1].hidden
     hidden = parent_hidden or bool(_HIDDEN_STYLE.search(style)) or "hidden" in attrs
     emphasized = (
@@ -215,7 +214,7 @@ def _open(tag: str, raw_attrs: str, stack: list[_Frame], start: int) -> _Frame:
         frame.anchor = Anchor(attrs["href"].strip(), "", button_like)
     elif tag in _CELL or tag == "table":
         # A button is often a cell with a background wrapping the <a>.
-        frame.emphasized = emphasized or bool(re.search(r"background", style, re.I))
+        frame.emphasized = emphasized or "background" in style
     return frame
 
 
