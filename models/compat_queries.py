@@ -17,6 +17,9 @@ from .users import User
 
 MAX_COMMENT_LENGTH = 500
 MAX_SEARCH_RESULTS = 500
+# Ids are INTEGER columns: 32-bit on PostgreSQL. A larger number from a client is simply an
+# id that does not exist, not something to hand to the database driver.
+MAX_ID = 2**31 - 1
 
 
 def resolve_site(session: Session, site: str) -> Service:
@@ -46,6 +49,8 @@ def get_activation(session: Session, user: User, order_id: int | str) -> Order:
         oid = int(order_id)
     except (TypeError, ValueError):
         raise OrderNotFound() from None
+    if not 1 <= oid <= MAX_ID:
+        raise OrderNotFound()
     order = session.get(Order, oid, populate_existing=True)
     if order is None or order.user_id != user.id or order.kind != ACTIVATION:
         raise OrderNotFound()

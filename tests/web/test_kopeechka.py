@@ -106,10 +106,15 @@ def test_text_mode_for_orders_and_messages(client, token, clean_db):  # type: ig
 def test_mail_type_picks_our_domain_or_zone_and_rejects_others(client, token, clean_db):  # type: ignore[no-untyped-def]
     with clean_db.transaction() as session:
         catalog.add_domain(session, "second.example")
-    for mail_type in ("otpinbox.test", "test", "ALL,otpinbox.test", "all"):
+    for mail_type, expected in [
+        ("otpinbox.test", ("@otpinbox.test",)),
+        ("test", ("@otpinbox.test",)),
+        ("example,mail.ru", ("@second.example",)),
+        ("ALL,otpinbox.test", ("@otpinbox.test", "@second.example")),  # ALL: any of ours
+        ("all", ("@otpinbox.test", "@second.example")),
+    ]:
         _, email = order_email(client, token, mail_type=mail_type)
-        if mail_type != "all":
-            assert email.endswith("@otpinbox.test")
+        assert email.endswith(expected), (mail_type, email)
     for foreign in ("mail.ru", "REAL", "OUTLOOK", "mine"):
         assert call(
             client, "mailbox-get-email", token=token, site="discord", mail_type=foreign
@@ -150,7 +155,8 @@ def test_other_users_and_unknown_ids_are_no_activation(client, token, clean_db):
         other = make_user(session)
         _, other_key = users.create_api_key(session, other)
     for path in ("mailbox-get-message", "mailbox-cancel", "mailbox-set-comment"):
-        for key, oid in ((other_key, order_id), (token, "999999"), (token, "abc"), (token, "")):
+        ids = ("999999", "99999999999999999999", "-1", "abc", "")
+        for key, oid in ((other_key, order_id), *((token, i) for i in ids)):
             body = call(client, path, token=key, id=oid, comment="x")
             assert body == {"status": "ERROR", "value": "NO_ACTIVATION"}, (path, key, oid)
 

@@ -1,4 +1,9 @@
-"""The OpenAPI 3 document of REST API v1 (kept next to the routes it describes)."""
+"""The OpenAPI 3 document of REST API v1 (kept next to the routes it describes).
+
+``tests/web/test_openapi.py`` fails when a route under ``/api/v1`` is missing here (or a
+documented one has no route), and runs schemathesis against the app over real HTTP: no
+5xx, and every answer matches its documented status, content type and schema.
+"""
 
 from __future__ import annotations
 
@@ -14,64 +19,115 @@ def _ok(schema: dict[str, Any], status: str = "200", description: str = "OK") ->
 
 
 def _errors(*codes: str) -> dict[str, Any]:
-    return {code: ERROR for code in ("401", *codes)}
+    # Every operation needs a key (401), may meet a suspended account (403) or the rate
+    # limit (429, with Retry-After).
+    return {code: ERROR for code in sorted({"401", "403", "429", *codes})}
 
 
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-ORDER_ID = {"name": "order_id", "in": "path", "required": True, "schema": {"type": "string"}}
-MESSAGE_ID = {"name": "message_id", "in": "path", "required": True, "schema": {"type": "string"}}
+def _array(name: str) -> dict[str, Any]:
+    return {"type": "array", "items": _ref(name)}
+
+
+def _path_id(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _binary(media_type: str, description: str) -> dict[str, Any]:
+    return {
+        "200": {
+            "description": description,
+            "content": {media_type: {"schema": {"type": "string", "format": "binary"}}},
+        }
+    }
+
+
+def _event_stream() -> dict[str, Any]:
+    return {
+        "200": {
+            "description": "text/event-stream; each data line is an Order or a MessageSummary",
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        }
+    }
+
+
+def _json_body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def _object(properties: dict[str, Any], *, optional: tuple[str, ...] = ()) -> dict[str, Any]:
+    """An object with exactly these keys, all required unless named in ``optional``."""
+    return {
+        "type": "object",
+        "required": [name for name in properties if name not in optional],
+        "properties": properties,
+        "additionalProperties": False,
+    }
+
+
+ORDER_ID = _path_id("order_id")
+MESSAGE_ID = _path_id("message_id")
+ATTACHMENT_ID = _path_id("attachment_id")
+WEBHOOK_ID = _path_id("webhook_id")
+LIMIT = {
+    "name": "limit",
+    "in": "query",
+    "schema": {"type": "integer", "minimum": 1, "maximum": 200},
+}
 IDEMPOTENCY = {
     "name": "Idempotency-Key",
     "in": "header",
     "required": False,
-    "schema": {"type": "string", "maxLength": 255},
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
     "description": "Replays the first answer for a repeated key; 422 if reused with other input.",
 }
+STRING = {"type": "string"}
+NULLABLE_STRING = {"type": ["string", "null"]}
+TIME = {"type": "string", "format": "date-time"}
+NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
+INTEGER = {"type": "integer"}
 
 
-def document() -> dict[str, Any]:
-    nullable_str = {"type": ["string", "null"]}
-    paths: dict[str, Any] = {
+def _paths() -> dict[str, Any]:
+    return {
         "/me": {"get": {"summary": "Your account", "responses": {**_ok(_ref("Me")), **_errors()}}},
         "/services": {
             "get": {
                 "summary": "Services on sale",
-                "responses": {**_ok({"type": "array", "items": _ref("Service")}), **_errors()},
+                "responses": {**_ok(_array("Service")), **_errors()},
             }
         },
         "/domains": {
             "get": {
                 "summary": "Mail domains",
-                "responses": {**_ok({"type": "array", "items": _ref("Domain")}), **_errors()},
+                "responses": {**_ok(_array("Domain")), **_errors()},
             }
         },
         "/orders": {
             "post": {
                 "summary": "Buy an activation or a rental",
                 "parameters": [IDEMPOTENCY],
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": _ref("NewOrder")}},
-                },
+                "requestBody": _json_body(_ref("NewOrder")),
                 "responses": {
                     **_ok(_ref("Order"), "201", "Created"),
-                    **_errors("400", "402", "403", "404", "409", "422", "429"),
+                    **_errors("400", "402", "404", "409", "422"),
                 },
             },
             "get": {
                 "summary": "Your orders, newest first (Link: rel=next for the next page)",
                 "parameters": [
+                    LIMIT,
                     {
-                        "name": "limit",
+                        "name": "before",
                         "in": "query",
-                        "schema": {"type": "integer", "minimum": 1, "maximum": 200},
+                        "description": "an order id: the page ends just below it",
+                        "schema": {"type": "integer", "format": "int32"},
                     },
-                    {"name": "before", "in": "query", "schema": {"type": "integer"}},
                 ],
-                "responses": {**_ok({"type": "array", "items": _ref("Order")}), **_errors("400")},
+                "responses": {**_ok(_array("Order")), **_errors("400")},
             },
         },
         "/orders/{order_id}": {
@@ -99,7 +155,7 @@ def document() -> dict[str, Any]:
             "post": {
                 "summary": "Cancel: refund if waiting; a completed order is only released",
                 "parameters": [ORDER_ID, IDEMPOTENCY],
-                "responses": {**_ok(_ref("Order")), **_errors("404", "409", "422")},
+                "responses": {**_ok(_ref("Order")), **_errors("400", "404", "409", "422")},
             }
         },
         "/orders/{order_id}/reorder": {
@@ -108,7 +164,7 @@ def document() -> dict[str, Any]:
                 "parameters": [ORDER_ID, IDEMPOTENCY],
                 "responses": {
                     **_ok(_ref("Order"), "201", "Created"),
-                    **_errors("402", "403", "404", "409", "422"),
+                    **_errors("400", "402", "404", "409", "422"),
                 },
             }
         },
@@ -116,29 +172,36 @@ def document() -> dict[str, Any]:
             "post": {
                 "summary": "Extend an active rental",
                 "parameters": [ORDER_ID, IDEMPOTENCY],
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "required": ["days"],
-                                "properties": {"days": {"type": "integer", "minimum": 1}},
-                            }
-                        }
-                    },
-                },
-                "responses": {**_ok(_ref("Order")), **_errors("400", "402", "404", "409")},
+                "requestBody": _json_body(
+                    {
+                        "type": "object",
+                        "required": ["days"],
+                        "properties": {"days": {"type": "integer", "minimum": 1}},
+                    }
+                ),
+                "responses": {**_ok(_ref("Order")), **_errors("400", "402", "404", "409", "422")},
+            }
+        },
+        "/orders/{order_id}/events": {
+            "get": {
+                "summary": "Server-Sent Events for one order: its state first, then every change "
+                "(event: order) and each new message (event: message)",
+                "parameters": [ORDER_ID],
+                "responses": {**_event_stream(), **_errors("404")},
+            }
+        },
+        "/events": {
+            "get": {
+                "summary": "Server-Sent Events for the whole account: order changes and new "
+                "messages from now on",
+                "responses": {**_event_stream(), **_errors()},
             }
         },
         "/orders/{order_id}/messages": {
             "get": {
                 "summary": "Messages received for an order, newest first",
                 "parameters": [ORDER_ID],
-                "responses": {
-                    **_ok({"type": "array", "items": _ref("MessageSummary")}),
-                    **_errors("404"),
-                },
+                "responses": {**_ok(_array("MessageSummary")), **_errors("404")},
             }
         },
         "/messages/{message_id}": {
@@ -152,129 +215,205 @@ def document() -> dict[str, Any]:
             "get": {
                 "summary": "The exact bytes received",
                 "parameters": [MESSAGE_ID],
+                "responses": {**_binary("message/rfc822", "The raw message"), **_errors("404")},
+            }
+        },
+        "/attachments/{attachment_id}": {
+            "get": {
+                "summary": "An attachment's bytes, as a download",
+                "parameters": [ATTACHMENT_ID],
                 "responses": {
-                    "200": {
-                        "description": "message/rfc822",
-                        "content": {
-                            "message/rfc822": {"schema": {"type": "string", "format": "binary"}}
-                        },
-                    },
+                    **_binary("application/octet-stream", "The attachment"),
                     **_errors("404"),
                 },
             }
         },
+        "/webhooks": {
+            "post": {
+                "summary": "Register a webhook endpoint; the signing secret is shown once",
+                "requestBody": _json_body(_ref("NewWebhook")),
+                "responses": {
+                    **_ok(_ref("WebhookWithSecret"), "201", "Created"),
+                    **_errors("400", "409"),
+                },
+            },
+            "get": {
+                "summary": "Your webhook endpoints",
+                "responses": {**_ok(_array("Webhook")), **_errors()},
+            },
+        },
+        "/webhooks/{webhook_id}": {
+            "get": {
+                "summary": "One webhook endpoint",
+                "parameters": [WEBHOOK_ID],
+                "responses": {**_ok(_ref("Webhook")), **_errors("404")},
+            },
+            "delete": {
+                "summary": "Remove a webhook endpoint",
+                "parameters": [WEBHOOK_ID],
+                "responses": {"204": {"description": "Deleted"}, **_errors("404")},
+            },
+        },
+        "/webhooks/{webhook_id}/deliveries": {
+            "get": {
+                "summary": "The delivery log of an endpoint, newest first",
+                "parameters": [WEBHOOK_ID, LIMIT],
+                "responses": {**_ok(_array("WebhookDelivery")), **_errors("400", "404")},
+            }
+        },
+        "/openapi.json": {
+            "get": {
+                "summary": "This document",
+                "security": [],
+                "responses": {
+                    "200": {
+                        "description": "OpenAPI 3.1",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    }
+                },
+            }
+        },
     }
-    schemas = {
-        "Me": {
-            "type": "object",
-            "properties": {
-                "email": {"type": "string"},
+
+
+def _schemas() -> dict[str, Any]:
+    message_summary = {
+        "id": STRING,
+        "order_id": NULLABLE_STRING,
+        "from": STRING,
+        "to": STRING,
+        "subject": STRING,
+        "received_at": TIME,
+        "code": NULLABLE_STRING,
+        "link": NULLABLE_STRING,
+        "size": INTEGER,
+    }
+    webhook = {
+        "id": STRING,
+        "url": STRING,
+        "events": {"type": "array", "items": _ref("WebhookEvent")},
+        "created_at": TIME,
+    }
+    return {
+        "Me": _object(
+            {
+                "email": STRING,
                 "balance": {"type": "integer", "description": "minor units"},
-                "currency": {"type": "string"},
-            },
-        },
-        "Service": {
-            "type": "object",
-            "properties": {
-                "name": {"type": "string"},
-                "price": {"type": "integer"},
-                "window_minutes": {"type": "integer"},
-                "rental_day_price": {"type": "integer"},
-            },
-        },
-        "Domain": {"type": "object", "properties": {"domain": {"type": "string"}}},
+                "currency": STRING,
+            }
+        ),
+        "Service": _object(
+            {
+                "name": STRING,
+                "price": {"type": "integer", "description": "minor units"},
+                "window_minutes": INTEGER,
+                "rental_day_price": {"type": "integer", "description": "minor units"},
+            }
+        ),
+        "Domain": _object({"domain": STRING}),
         "NewOrder": {
             "type": "object",
             "required": ["service"],
             "properties": {
-                "service": {"type": "string"},
-                "domain": {"type": "string"},
+                "service": STRING,
+                "domain": STRING,
                 "kind": {"type": "string", "enum": ["activation", "rental"]},
                 "days": {"type": "integer", "minimum": 1, "maximum": 365},
                 "regex": {"type": "string", "maxLength": 500},
-                "sender": {"type": "string"},
-                "subject": {"type": "string"},
+                "sender": STRING,
+                "subject": STRING,
             },
         },
-        "Order": {
-            "type": "object",
-            "properties": {
-                "id": {"type": "string"},
+        "Order": _object(
+            {
+                "id": STRING,
                 "kind": {"type": "string", "enum": ["activation", "rental"]},
-                "service": {"type": "string"},
-                "email": {"type": "string"},
+                "service": STRING,
+                "email": STRING,
                 "status": {
                     "type": "string",
                     "enum": ["waiting", "completed", "canceled", "expired", "active"],
                 },
-                "price": {"type": "integer"},
+                "price": {"type": "integer", "description": "minor units"},
                 "refunded": {"type": "boolean"},
-                "code": nullable_str,
-                "link": nullable_str,
-                "value": nullable_str,
-                "created_at": {"type": "string", "format": "date-time"},
-                "expires_at": {"type": "string", "format": "date-time"},
-                "completed_at": {"type": ["string", "null"], "format": "date-time"},
-            },
-        },
-        "MessageSummary": {
-            "type": "object",
-            "properties": {
-                "id": {"type": "string"},
-                "from": {"type": "string"},
-                "to": {"type": "string"},
-                "subject": {"type": "string"},
-                "received_at": {"type": "string", "format": "date-time"},
-                "code": nullable_str,
-                "link": nullable_str,
-                "size": {"type": "integer"},
-            },
-        },
-        "Message": {
-            "allOf": [
-                _ref("MessageSummary"),
-                {
-                    "type": "object",
-                    "properties": {
-                        "text": {"type": "string"},
-                        "html": {"type": "string"},
-                        "parse_error": nullable_str,
-                        "attachments": {
-                            "type": "array",
-                            "items": {
-                                "type": "object",
-                                "properties": {
-                                    "id": {"type": "string"},
-                                    "filename": {"type": "string"},
-                                    "content_type": {"type": "string"},
-                                    "size": {"type": "integer"},
-                                },
-                            },
-                        },
-                    },
+                "code": NULLABLE_STRING,
+                "link": NULLABLE_STRING,
+                "value": {
+                    "type": ["string", "null"],
+                    "description": "the customer's regex match, else the code, else the link",
                 },
-            ]
-        },
-        "Error": {
+                "created_at": TIME,
+                "expires_at": TIME,
+                "completed_at": NULLABLE_TIME,
+            }
+        ),
+        "MessageSummary": _object(message_summary, optional=("order_id",)),
+        "Message": _object(
+            {
+                **message_summary,
+                "text": STRING,
+                "html": {"type": "string", "description": "sanitised"},
+                "parse_error": NULLABLE_STRING,
+                "attachments": {
+                    "type": "array",
+                    "items": _object(
+                        {
+                            "id": STRING,
+                            "filename": STRING,
+                            "content_type": STRING,
+                            "size": INTEGER,
+                        }
+                    ),
+                },
+            },
+            optional=("order_id",),
+        ),
+        "WebhookEvent": {"type": "string", "enum": ["order.completed", "message.received"]},
+        "NewWebhook": {
             "type": "object",
+            "required": ["url"],
             "properties": {
-                "error": {
-                    "type": "object",
-                    "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
-                }
+                "url": {"type": "string", "format": "uri"},
+                "events": {"type": "array", "items": _ref("WebhookEvent")},
             },
         },
+        "Webhook": _object(webhook),
+        "WebhookWithSecret": _object({**webhook, "secret": STRING}),
+        "WebhookDelivery": _object(
+            {
+                "id": STRING,
+                "event_id": STRING,
+                "event": _ref("WebhookEvent"),
+                "status": {"type": "string", "enum": ["pending", "delivered", "failed"]},
+                "attempts": INTEGER,
+                "last_status_code": {"type": ["integer", "null"]},
+                "last_error": NULLABLE_STRING,
+                "created_at": TIME,
+                "delivered_at": NULLABLE_TIME,
+                "next_attempt_at": NULLABLE_TIME,
+            }
+        ),
+        "Error": _object({"error": _object({"code": STRING, "message": STRING})}),
     }
+
+
+def document() -> dict[str, Any]:
+    paths = _paths()
     for item in paths.values():
         for operation in item.values():
             operation.setdefault("security", [{"apiKey": []}])
     return {
         "openapi": "3.1.0",
-        "info": {"title": "otpinbox REST API", "version": "1"},
+        "info": {
+            "title": "otpinbox REST API",
+            "version": "1",
+            "description": "Amounts are integers in minor units of the configured currency. "
+            'Errors are {"error": {"code", "message"}}.',
+        },
         "servers": [{"url": "/api/v1"}],
         "paths": paths,
         "components": {
-            "schemas": schemas,
+            "schemas": _schemas(),
             "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer"}},
             "responses": {
                 "Error": {
