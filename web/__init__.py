@@ -62,8 +62,7 @@ def create_app(
     api.errors.init_app(app)
     from .compat import kopeechka as compat_kopeechka
 
-    app.register_blueprint(compat_kopeechka.bp)  # root paths, as kopeechka clients expect
-    csrf.exempt(compat_kopeechka.bp)
+    compat_kopeechka.init_app(app, settings)  # root paths, as kopeechka clients expect
     from . import disputes, login_throttle
 
     app.register_blueprint(disputes.bp)

@@ -250,3 +250,23 @@ def test_zones_are_public_but_check_a_given_token(client, token):  # type: ignor
         "count": 1,
         "domains": ["otpinbox.test"],
     }
+
+
+def test_rate_limit_and_waiting_cap_answer_time_limit_exceed(settings, clean_db, token):  # type: ignore[no-untyped-def]
+    from web import create_app
+
+    app = create_app(settings.replace(rate_limit="3/minute", max_waiting_orders=1), db=clean_db)
+    app.config.update(TESTING=True)
+    client = app.test_client()
+    order_email(client, token)
+    # A second waiting order breaks the cap of one (twice); the 4th call meets the limiter.
+    for _ in range(2):
+        assert call(client, "mailbox-get-email", token=token, site="discord") == {
+            "status": "ERROR",
+            "value": "TIME_LIMIT_EXCEED",
+        }
+    # One budget for every kopeechka endpoint of the account, still answered with HTTP 200.
+    assert call(client, "user-balance", token=token)["value"] == "TIME_LIMIT_EXCEED"
+    with clean_db.transaction() as session:
+        _, other = users.create_api_key(session, make_user(session))
+    assert call(client, "user-balance", token=other)["status"] == "OK"

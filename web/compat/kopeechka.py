@@ -22,15 +22,18 @@ from decimal import Decimal
 from typing import Any
 
 from babel.numbers import get_currency_precision
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from config import Settings
 from models import catalog, compat_queries, errors, ledger, mail, orders
+from models.abuse import Limits
 from models.matching import validate_regex
 from models.notify import order_channel, user_channel
 from models.users import User, user_for_api_key
 
 from .. import dbsession
+from ..extensions import csrf
 
 bp = Blueprint("kopeechka", __name__)
 
@@ -45,6 +48,8 @@ ERROR_VALUES: list[tuple[type[errors.DomainError], str]] = [
     (errors.OrderNotFound, "NO_ACTIVATION"),
     (errors.OrderNotCancellable, "ACTIVATION_CANCELED"),
     (errors.ReorderNotPossible, "ACTIVATION_NOT_FOUND"),
+    # Too many waiting orders, or the cancel-ratio cooldown: "slow down" in kopeechka terms.
+    (errors.RateLimited, "TIME_LIMIT_EXCEED"),
 ]
 HTTP_ERROR_VALUES = {401: "BAD_TOKEN", 403: "BAD_TOKEN", 429: "TIME_LIMIT_EXCEED"}
 # Addresses are generated on demand (10 random characters of 32), so a domain's stock is
@@ -63,6 +68,22 @@ class KopeechkaError(Exception):
 
 def value_for(exc: errors.DomainError) -> str:
     return next((value for kind, value in ERROR_VALUES if isinstance(exc, kind)), "SYSTEM_ERROR")
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    """Serve the root paths, without CSRF (API clients), under the account's rate limit."""
+    app.register_blueprint(bp)
+    csrf.exempt(bp)
+    limiter = app.extensions.get("otpinbox.limiter")
+    if limiter is not None:
+        # One budget per account for all kopeechka endpoints together (a shared scope).
+        limiter.shared_limit(settings.rate_limit, scope="kopeechka", key_func=rate_limit_key)(bp)
+
+
+def rate_limit_key() -> str:
+    """``user:<id>`` as in the REST API, from the ``token`` query parameter (not a header)."""
+    user = user_for_api_key(dbsession.session(), _param("token") or "")
+    return f"user:{user.id}" if user is not None else f"ip:{request.remote_addr}"
 
 
 # --- request and answer helpers -------------------------------------------------------
@@ -115,6 +136,10 @@ def _major_units(amount: int) -> Decimal:
 
 def _number(amount: Decimal) -> float | int:
     return int(amount) if amount == amount.to_integral_value() else float(amount)
+
+
+def _limits() -> Limits:
+    return Limits.from_settings(dbsession.settings())
 
 
 def _notify(order: orders.Order) -> None:
@@ -205,6 +230,7 @@ def get_email() -> Response:
         regex=regex,
         sender=_param("sender"),
         subject=_param("subject"),
+        limits=_limits(),
     )
     _notify(order)
     return _ok({"id": order.public_id, "mail": order.email}, [order.public_id, order.email])
@@ -261,7 +287,7 @@ def reorder() -> Response:
     source = orders.latest_order_for(session, user, email, service.name if service else None)
     if source.kind != orders.ACTIVATION:
         raise KopeechkaError("NO_ACTIVATION")
-    order = orders.reorder(session, user, source.id)
+    order = orders.reorder(session, user, source.id, limits=_limits())
     _notify(order)
     return _ok({"id": order.public_id, "mail": order.email}, [order.public_id, order.email])
 
