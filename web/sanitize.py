@@ -58,7 +58,8 @@ STYLE_PROPERTIES = {
     "text-decoration", "text-indent", "text-transform", "vertical-align", "white-space",
     "width", "word-break", "word-spacing", "word-wrap",
 }  # fmt: skip
-URL_SCHEMES = {"http", "https", "mailto", "cid", "data"}
+# cid: is dropped: inline parts are not served (yet), and the browser would try to load it.
+URL_SCHEMES = {"http", "https", "mailto", "data"}
 # data: URLs are images only, and only raster formats: an SVG can carry script.
 _RASTER_DATA = re.compile(r"^data:image/(png|gif|jpe?g|webp|bmp);base64,[a-z0-9+/=\s]*$", re.I)
 _REMOTE = re.compile(r"^\s*(https?:)?//", re.I)
