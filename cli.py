@@ -31,7 +31,7 @@ def _settings() -> Settings:
 def _database(settings: Settings):  # type: ignore[no-untyped-def]
     from models.db import Database
 
-    return Database(settings.database_url)
+    return Database.from_settings(settings)  # with the pool options of config.py
 
 
 @contextmanager

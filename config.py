@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 PREFIX = "OTPINBOX_"
-SECRETS = frozenset({"secret_key", "database_url", "redis_url", "payment_webhook_secret"})
+SECRETS = frozenset(
+    {"secret_key", "database_url", "redis_url", "payment_webhook_secret", "metrics_token"}
+)
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -31,6 +33,20 @@ class Settings:
     redis_url: str = ""
     currency: str = "USD"
     domains: tuple[str, ...] = ("otpinbox.test",)
+    # PostgreSQL pool and safety timeouts, per process (docs/deploy.md); SQLite ignores them.
+    db_pool_size: int = 10
+    db_max_overflow: int = 20
+    db_pool_timeout: float = 10.0
+    db_pool_recycle: int = 1800
+    db_connect_timeout: int = 5
+    db_statement_timeout_ms: int = 30_000
+    db_lock_timeout_ms: int = 10_000
+    db_idle_in_transaction_timeout_ms: int = 60_000
+    # /metrics of the web process: when set, scrapers must send "Authorization: Bearer <it>".
+    metrics_token: str = ""
+    # The worker's own Prometheus endpoint (0: off), like smtp_metrics_port for SMTP.
+    worker_metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int = 0
 
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 2525

@@ -40,7 +40,7 @@ def create_app(
         WTF_CSRF_TIME_LIMIT=None,
     )
     app.extensions["otpinbox.settings"] = settings
-    app.extensions["otpinbox.db"] = db or Database(settings.database_url)
+    app.extensions["otpinbox.db"] = db or Database.from_settings(settings)
     app.extensions["otpinbox.notifier"] = notifier or make_notifier(settings.redis_url)
 
     dbsession.init_app(app)
@@ -68,9 +68,9 @@ def create_app(
     app.register_blueprint(disputes.bp)
     login_throttle.init_app(app, settings)
 
-    @app.get("/healthz")
-    def healthz() -> tuple[str, int]:
-        return "ok\n", 200
+    from . import health
+
+    health.init_app(app)  # /healthz, /readyz, /metrics, 503 while the database is away
 
     @app.after_request
     def security_headers(response):  # type: ignore[no-untyped-def]

@@ -1,0 +1,128 @@
+"""/healthz, /readyz and /metrics of the web process, and 503 while the database is away."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from config import Settings
+from models.db import Database, PoolOptions
+from tests.conftest import free_port
+
+
+def _app(settings: Settings, db: Database | None = None):  # type: ignore[no-untyped-def]
+    from web import create_app
+
+    app = create_app(settings, db=db)
+    app.config.update(TESTING=True, WTF_CSRF_ENABLED=False)
+    return app
+
+
+def _broken_settings(settings: Settings, tmp_path) -> Settings:  # type: ignore[no-untyped-def]
+    # A SQLite file in a folder that does not exist: every connection attempt fails.
+    return settings.replace(database_url=f"sqlite:///{tmp_path}/missing/dir/otpinbox.db")
+
+
+def _redis_up() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def test_liveness_and_readiness_with_a_working_database(client):  # type: ignore[no-untyped-def]
+    assert client.get("/healthz").status_code == 200
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.get_json() == {"ready": True, "checks": {"database": "ok"}}
+
+
+def test_not_ready_while_the_database_is_unreachable(settings, tmp_path):  # type: ignore[no-untyped-def]
+    client = _app(_broken_settings(settings, tmp_path)).test_client()
+    assert client.get("/healthz").status_code == 200  # alive: restarting it would not help
+    ready = client.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.get_json()["checks"] == {"database": "unavailable"}
+    assert ready.headers["Retry-After"]
+
+
+def test_api_answers_503_not_500_while_the_database_is_unreachable(settings, tmp_path):  # type: ignore[no-untyped-def]
+    client = _app(_broken_settings(settings, tmp_path)).test_client()
+    response = client.get("/api/v1/me", headers={"Authorization": "Bearer x" * 3})
+    assert response.status_code == 503
+    assert response.get_json()["error"]["code"] == "unavailable"
+    assert int(response.headers["Retry-After"]) > 0
+    page = client.post("/login", data={"email": "a@example.com", "password": "x"})
+    assert page.status_code == 503
+
+
+def test_readiness_checks_redis_when_configured(settings, clean_db):  # type: ignore[no-untyped-def]
+    dead_redis = settings.replace(redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    app = _app(dead_redis, clean_db)
+    ready = app.test_client().get("/readyz")
+    app.extensions["otpinbox.notifier"].close()
+    assert ready.status_code == 503
+    assert ready.get_json()["checks"] == {"database": "ok", "redis": "unavailable"}
+    if not _redis_up():
+        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    app = _app(settings.replace(redis_url="redis://127.0.0.1:6379/0"), clean_db)
+    ready = app.test_client().get("/readyz")
+    app.extensions["otpinbox.notifier"].close()
+    assert ready.status_code == 200
+    assert ready.get_json()["checks"] == {"database": "ok", "redis": "ok"}
+
+
+def test_metrics_count_requests_by_route_not_by_url(client):  # type: ignore[no-untyped-def]
+    for order_id in (123456789, 123456790):
+        client.get(f"/api/v1/orders/{order_id}")  # 401: no key; one series for both
+    body = client.get("/metrics").get_data(as_text=True)
+    assert "# TYPE otpinbox_http_requests_total counter" in body
+    line = next(
+        ln
+        for ln in body.splitlines()
+        if ln.startswith("otpinbox_http_requests_total{")
+        and 'route="/api/v1/orders/<order_id>"' in ln
+        and 'status="401"' in ln
+    )
+    assert float(line.rsplit(" ", 1)[1]) >= 2
+    assert "123456789" not in body
+    assert "otpinbox_http_request_seconds_bucket" in body
+
+
+def test_metrics_token_is_required_when_set(settings, clean_db):  # type: ignore[no-untyped-def]
+    client = _app(settings.replace(metrics_token="s3cret"), clean_db).test_client()
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    ok = client.get("/metrics", headers={"Authorization": "Bearer s3cret"})
+    assert ok.status_code == 200
+    assert "otpinbox_http_requests_total" in ok.get_data(as_text=True)
+
+
+def test_pool_options_come_from_settings():
+    settings = Settings.from_env(
+        {"OTPINBOX_DB_POOL_SIZE": "3", "OTPINBOX_DB_STATEMENT_TIMEOUT_MS": "1500"},
+        secret_key="x",
+    )
+    options = PoolOptions.from_settings(settings)
+    assert options.pool_size == 3 and options.statement_timeout_ms == 1500
+    assert options.lock_timeout_ms == Settings().db_lock_timeout_ms
+
+
+def test_postgresql_sessions_get_the_configured_timeouts(database_url):  # type: ignore[no-untyped-def]
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only: SQLite has no statement or lock timeouts")
+    from sqlalchemy import text
+
+    db = Database(
+        database_url,
+        options=PoolOptions(pool_size=2, statement_timeout_ms=1234, lock_timeout_ms=567),
+    )
+    try:
+        with db.read() as session:
+            assert session.scalar(text("SHOW statement_timeout")) == "1234ms"
+            assert session.scalar(text("SHOW lock_timeout")) == "567ms"
+        assert db.engine.pool.size() == 2
+    finally:
+        db.dispose()
