@@ -13,6 +13,8 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
+from sqlalchemy import func, select
+from sqlalchemy.orm import lazyload
 from wtforms.fields.choices import SelectChoice
 
 from models import catalog, ledger, mail, orders
@@ -98,12 +100,33 @@ def _own_order(order_id: int) -> orders.Order:
 @login_required
 def detail(order_id: int):  # type: ignore[no-untyped-def]
     order = _own_order(order_id)
+    before = request.args.get("before", type=int)
+    page = _message_page(order.id, before)
     return render_template(
         "orders/detail.html",
         order=order,
-        messages=mail.messages_for_order(dbsession.session(), order),
+        messages=page[:PAGE_SIZE],
+        older=page[PAGE_SIZE - 1].id if len(page) > PAGE_SIZE else None,
         action=ActionForm(),
     )
+
+
+PAGE_SIZE = 50
+
+
+def _message_page(order_id: int, before: int | None) -> list[mail.Message]:
+    """One keyset page (newest first) of an order's messages, without bodies; one extra row
+    says whether an older page exists."""
+    query = (
+        select(mail.Message)
+        .where(mail.Message.order_id == order_id)
+        .options(lazyload(mail.Message.attachments))  # the list shows no attachments
+        .order_by(mail.Message.id.desc())
+        .limit(PAGE_SIZE + 1)
+    )
+    if before is not None:
+        query = query.where(mail.Message.id < before)
+    return list(dbsession.session().scalars(query))
 
 
 @bp.post("/orders/<int:order_id>/cancel")
@@ -209,5 +232,7 @@ def attachment(attachment_id: int):  # type: ignore[no-untyped-def]
 def status(order_id: int):  # type: ignore[no-untyped-def]
     """A tiny JSON the order page polls for live updates."""
     order = _own_order(order_id)
-    count = len(mail.messages_for_order(dbsession.session(), order))
-    return {"status": order.status, "messages": count, "value": order.value}
+    latest = dbsession.session().scalar(
+        select(func.max(mail.Message.id)).where(mail.Message.order_id == order.id)
+    )
+    return {"status": order.status, "messages": latest or 0, "value": order.value}
