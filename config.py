@@ -100,6 +100,12 @@ class Settings:
     cancel_ratio_limit: float = 0.8
     cancel_window_orders: int = 20
     cancel_cooldown_minutes: int = 15
+    # The free mail.tm-compatible API (/compat/mailtm): the account that owns its mailboxes
+    # (empty: the API is off), the service its rentals run under, and their lifetime.
+    mailtm_owner: str = ""
+    mailtm_service: str = "any"
+    mailtm_days: int = 7
+    mailtm_rate_limit: str = "8/second"  # per client IP, as mail.tm documents its own
 
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 

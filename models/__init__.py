@@ -7,6 +7,7 @@ these functions and map the errors in :mod:`models.errors` to their own replies.
 from . import admin_ops as admin_ops
 from . import audit, catalog, idempotency, ledger, mail, orders, users
 from . import disputes as disputes
+from . import mailtm as mailtm
 from . import payments as payments
 from . import webhooks as webhooks
 from .base import Base, utcnow

@@ -444,3 +444,26 @@ def latest_order_for(session: Session, user: User, email: str, service_name: str
     if order is None:
         raise OrderNotFound()
     return order
+
+
+def open_free_rental(
+    session: Session, owner: User, service: Service, address: Address, days: int, now: datetime
+) -> Order:
+    """A rental at no charge on ``address`` (the free mail.tm-compatible tier): no ledger move."""
+    if not 1 <= int(days) <= MAX_RENTAL_DAYS:
+        raise InvalidInput(f"days must be between 1 and {MAX_RENTAL_DAYS}")
+    expires_at = now + timedelta(days=int(days))
+    return _open_order(
+        session, owner, service, address, RENTAL, 0, expires_at, now, None, None, None
+    )
+
+
+def end_rental(session: Session, order_id: int, now: datetime) -> bool:
+    """End an active rental now (its address stops receiving); no refund, rentals have none."""
+    done = session.execute(
+        update(Order)
+        .where(Order.id == order_id, Order.kind == RENTAL, Order.status == ACTIVE)
+        .values(status=EXPIRED, expires_at=now, finished_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return done.rowcount == 1

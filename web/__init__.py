@@ -63,6 +63,9 @@ def create_app(
     from .compat import kopeechka as compat_kopeechka
 
     compat_kopeechka.init_app(app, settings)  # root paths, as kopeechka clients expect
+    from .compat import mailtm as compat_mailtm
+
+    compat_mailtm.init_app(app, settings)  # /compat/mailtm
     from . import disputes, login_throttle
 
     app.register_blueprint(disputes.bp)
