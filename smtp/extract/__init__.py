@@ -14,6 +14,9 @@ from functools import lru_cache
 
 import regex
 
+from smtp.extract.candidates import find_candidates
+from smtp.extract.focus import focus
+from smtp.extract.keywords import mentions_a_keyword
 from smtp.extract.links import find_link, link_values
 from smtp.extract.mask import cut_footer, mask
 from smtp.extract.normalize import HtmlDoc, normalize_text, render_html
@@ -73,6 +76,10 @@ def extract(subject: str | None, text: str | None, html: str | None) -> Extracti
     if text_body:
         attempts.append((text_body, "", []))
     for body, preheader, emphasized in attempts:
+        head = f"{subject_text}\n{preheader}"
+        body = focus(cut_footer(body), from_start=bool(find_candidates(head)))
+        if not mentions_a_keyword(f"{head}\n{body}"):
+            continue  # the hard gate: no keyword, no code
         masked, segments = _masked_document(subject_text, preheader, body)
         scored = best_code(masked, segments, emphasized, url_values)
         if scored is not None:
@@ -84,9 +91,8 @@ def extract(subject: str | None, text: str | None, html: str | None) -> Extracti
 
 
 def _masked_document(subject: str, preheader: str, body: str) -> tuple[str, list[Segment]]:
-    """Subject, pre-header and footer-less body, masked, joined by blank lines."""
-    parts = [("subject", mask(subject)), ("preheader", mask(preheader))]
-    parts.append(("body", mask(cut_footer(body))))
+    """Subject, pre-header and (footer-less, focused) body, masked, joined by blank lines."""
+    parts = [("subject", mask(subject)), ("preheader", mask(preheader)), ("body", mask(body))]
     segments: list[Segment] = []
     chunks: list[str] = []
     offset = 0

@@ -236,3 +236,15 @@ def find_keywords(text: str) -> list[KeywordHit]:
     ]
     hits.sort(key=lambda hit: hit.start)
     return hits
+
+
+def mentions_a_keyword(text: str) -> bool:
+    """Whether any strong or weak keyword occurs at all: without one no code is accepted.
+
+    A cheap superset test (NOT_AN_OTP phrases and promo context are not looked at) that
+    stops at the first hit, so mails without any keyword skip masking and scoring.
+    """
+    lowered = _lowered(text)
+    if lowered is not None and _CASE_SENSITIVE_RE.search(text):
+        return True
+    return any(next(words.finditer(text, lowered), None) is not None for words in (_STRONG, _WEAK))

@@ -6,9 +6,13 @@ and a blanked span can never glue two neighbours into a new candidate.
 
 from __future__ import annotations
 
+import math
 import re
 
 _NUM = r"\d{1,3}(?:[ .,'’]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"
+_NUM_REST = (
+    r"\d{0,2}(?:[ .,'’]\d{3})+(?:[.,]\d{1,2})?|\d*(?:[.,]\d{1,2})?"  # _NUM past its 1st digit
+)
 _CURRENCY_BEFORE = (
     r"[$€£¥₹₽₩₺₪฿₫₴₦₱]|US\$|R\$|A\$|C\$|HK\$|S\$|NT\$|zł|Kč|Rp\.?|Rs\.?|₨|"
     r"(?<![A-Za-z])(?:USD|EUR|GBP|JPY|CNY|RMB|INR|RUB|UAH|TRY|PLN|CZK|HUF|RON|SEK|NOK|DKK|CHF"
@@ -88,17 +92,30 @@ _COMPANY_REGISTRY = re.compile(
 )
 
 _CSS_RULE_BODY = re.compile(r"\{[^{}]{0,2000}:[^{}]{0,2000}\}")
-_PATTERNS: list[re.Pattern[str]] = [
+
+# Masks for spans without digits (URLs, addresses, CSS), each with the substrings of which one
+# must occur in the lowercased text for it to match at all: most mails skip most of them.
+_ANYWHERE: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
     # URLs and bracketed URLs; e-mail addresses.
-    re.compile(r"(?:https?://|www\.)[^\s<>\"']+|<[a-z]+:[^\s<>]+>", re.I),
-    re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+"),
+    (re.compile(r"(?:https?://|www\.)[^\s<>\"']+|<[a-z]+:[^\s<>]+>", re.I), ("http", "www.", "<")),
+    (re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+"), ("@",)),
     # Inline CSS that leaked into a text part: rule bodies (selectors: _blank_css_rules), colours.
-    _CSS_RULE_BODY,
-    re.compile(
-        r"(?:color|background|border)[\w-]*\s*:\s*#[0-9a-f]{3,8}"
-        r"|#(?=[0-9]{0,7}[a-f])[0-9a-f]{3,8}(?![0-9a-z])",
-        re.I,
+    (_CSS_RULE_BODY, ("{",)),
+    (
+        re.compile(
+            r"(?:color|background|border)[\w-]*\s*:\s*#[0-9a-f]{3,8}"
+            r"|#(?=[0-9]{0,7}[a-f])[0-9a-f]{3,8}(?![0-9a-z])",
+            re.I,
+        ),
+        ("#",),
     ),
+]
+
+# Masks whose every match contains a digit. They run only on the lines around digits (see
+# _digit_regions). Patterns that start with a digit are written "\d(?<!X\d)..." rather than
+# "(?<!X)\d...": same matches, but a leading character class lets the regex engine skip
+# non-digit positions in C instead of trying a match at every character (~10x faster).
+_NEAR_DIGITS: list[re.Pattern[str]] = [
     _COMPANY_REGISTRY,
     # Masked card and account numbers: 123456******6789, **** 1234, XX1245.
     re.compile(
@@ -109,15 +126,18 @@ _PATTERNS: list[re.Pattern[str]] = [
     ),
     # Prices and amounts, with the currency before or after the number.
     re.compile(rf"(?:{_CURRENCY_BEFORE})\s?-?(?:{_NUM})(?:[.,]-)?"),
-    re.compile(rf"(?<![\dA-Za-z])(?:{_NUM})\s?(?:{_CURRENCY_AFTER})", re.I),
+    re.compile(rf"\d(?<![\dA-Za-z]\d)(?:{_NUM_REST})\s?(?:{_CURRENCY_AFTER})", re.I),
     re.compile(r"(?<![\d.,])(?:%\s?\d+(?:[.,]\d+)?|\d+(?:[.,]\d+)?\s?(?:%|٪|percent|pct))", re.I),
     # Phone numbers: international, US, labelled, and long runs of small digit groups.
-    re.compile(r"(?<![\w+])\+\d{1,3}[\s.-]?(?:\(\d{1,4}\)[\s.-]?)?\d{1,4}(?:[\s.-]?\d{2,4}){1,4}"),
-    re.compile(r"\(\d{2,5}\)\s?\d{2,4}(?:[\s.-]?\d{2,4}){1,2}"),
-    re.compile(r"(?<![\d-])\d{3}([.\s-])\d{3}\1\d{4}(?![\d-])"),
-    re.compile(r"(?<![\d.-])\d{2,4}(?:[ .-]\d{2,4}){3,}(?![\d-])"),
     re.compile(
-        r"(?<![\d-])(?:[01][89]00[ -]\d{3}[ -]\d{3,4}|0\d{1,3}[ -]\d{3,4}[ -]\d{4})(?![\d-])"
+        r"\+(?<![\w+]\+)\d{1,3}[\s.-]?(?:\(\d{1,4}\)[\s.-]?)?\d{1,4}(?:[\s.-]?\d{2,4}){1,4}"
+    ),
+    re.compile(r"\(\d{2,5}\)\s?\d{2,4}(?:[\s.-]?\d{2,4}){1,2}"),
+    re.compile(r"\d(?<![\d-]\d)\d{2}([.\s-])\d{3}\1\d{4}(?![\d-])"),
+    re.compile(r"\d(?<![\d.-]\d)\d{1,3}(?:[ .-]\d{2,4}){3,}(?![\d-])"),
+    re.compile(
+        r"\d(?<![\d-]\d)(?:(?<=[01])[89]00[ -]\d{3}[ -]\d{3,4}|(?<=0)\d{1,3}[ -]\d{3,4}[ -]\d{4})"
+        r"(?![\d-])"
     ),
     re.compile(
         r"(?=[^\W\d_])(?:(?<![^\W\d_])(?:tel|phone|call us|fax|mobile|hotline|helpline"
@@ -129,7 +149,7 @@ _PATTERNS: list[re.Pattern[str]] = [
         re.I,
     ),
     # Dates and times in the common numeric and written forms.
-    re.compile(r"(?<!\d)\d{1,4}([./-])\d{1,2}\1\d{1,4}(?!\d)"),
+    re.compile(r"\d(?<!\d\d)\d{0,3}([./-])\d{1,2}\1\d{1,4}(?!\d)"),
     re.compile(
         r"\d{2,4}\s?[年년]\s?\d{1,2}\s?[月월](?:\s?\d{1,2}\s?[日일])?|\d{1,2}\s?[月월]\s?\d{1,2}\s?[日일]"
     ),
@@ -140,12 +160,12 @@ _PATTERNS: list[re.Pattern[str]] = [
         re.I,
     ),
     re.compile(
-        r"(?<!\d)\d{1,2}[:h]\d{2}(?::\d{2})?(?:\s?[ap]\.?\s?m\.?)?|(?<!\d)\d{1,2}\s?[ap]\.?m\.?(?![a-z])"
-        r"|\d{1,2}\s?[時시]\s?\d{1,2}\s?[分분]",
+        r"\d(?:(?<!\d\d)\d?[:h]\d{2}(?::\d{2})?(?:\s?[ap]\.?\s?m\.?)?|(?<!\d\d)\d?\s?[ap]\.?m\.?(?![a-z])"
+        r"|\d?\s?[時시]\s?\d{1,2}\s?[分분])",
         re.I,
     ),
     # IP addresses, version numbers and decimals.
-    re.compile(r"(?<![\w.])v?\d+(?:[.,]\d+)+(?![\w])", re.I),
+    re.compile(r"[vV\d](?<![\w.].)(?:(?<=[vV])\d+|(?<=\d)\d*)(?:[.,]\d+)+(?![\w])"),
 ]
 
 _FOOTER_LINE = re.compile(
@@ -167,13 +187,20 @@ def _blank(match: re.Match[str]) -> str:
 def cut_footer(text: str) -> str:
     """Blank everything from the first footer line on, if it sits in the lower part of the mail.
 
-    A footer marker in the first third is more likely a "view online | unsubscribe" header.
+    A footer marker in the first third is more likely a "view online | unsubscribe" header,
+    so the search starts at the first line that begins past that third.
     """
-    for match in _FOOTER_LINE.finditer(text):
-        line_start = text.rfind("\n", 0, match.start()) + 1
-        if line_start >= len(text) * 0.35:
-            return text[:line_start] + _blank_str(text[line_start:])
-    return text
+    threshold = math.ceil(len(text) * 0.35)
+    start = (
+        threshold
+        if threshold == 0 or text[threshold - 1] == "\n"
+        else _line_end(text, threshold) + 1
+    )
+    match = _FOOTER_LINE.search(text, start) if start < len(text) else None
+    if match is None:
+        return text
+    line_start = text.rfind("\n", 0, match.start()) + 1
+    return text[:line_start] + _blank_str(text[line_start:])
 
 
 def _blank_str(text: str) -> str:
@@ -203,9 +230,56 @@ def mask(text: str) -> str:
     """Blank every non-code span (see module docstring); the result has the same length."""
     if "{" in text:
         text = _blank_css_selectors(text)
-    for pattern in _PATTERNS:
-        text = pattern.sub(_blank, text)
-    return _mask_labelled_ids(text)
+    lowered = text.lower()
+    for pattern, needles in _ANYWHERE:
+        if any(needle in lowered for needle in needles):
+            text = pattern.sub(_blank, text)
+    regions = _digit_regions(text)
+    if not regions:
+        return text
+    pieces = []
+    done = 0
+    for start, end in regions:
+        chunk = text[start:end]
+        for pattern in _NEAR_DIGITS:
+            chunk = pattern.sub(_blank, chunk)
+        pieces += [text[done:start], _mask_labelled_ids(chunk)]
+        done = end
+    pieces.append(text[done:])
+    return "".join(pieces)
+
+
+_DIGIT = re.compile(r"\d")
+# Lines of context around a line with a digit: a label two lines up ("Order number:", a blank
+# line, "12345") still belongs to it. Normalised text has at most one blank line in a row.
+_CONTEXT_LINES = 2
+
+
+def _digit_regions(text: str) -> list[tuple[int, int]]:
+    """Spans of whole lines within _CONTEXT_LINES of a line that holds a digit, merged."""
+    regions: list[tuple[int, int]] = []
+    line_end = -1
+    for match in _DIGIT.finditer(text):
+        if match.start() <= line_end:
+            continue  # another digit on a line already handled
+        start = text.rfind("\n", 0, match.start()) + 1
+        for _ in range(_CONTEXT_LINES):
+            if start > 0:
+                start = text.rfind("\n", 0, start - 1) + 1
+        line_end = end = _line_end(text, match.start())
+        for _ in range(_CONTEXT_LINES):
+            if end < len(text):
+                end = _line_end(text, end + 1)
+        if regions and start <= regions[-1][1]:
+            regions[-1] = (regions[-1][0], max(end, regions[-1][1]))
+        else:
+            regions.append((start, end))
+    return regions
+
+
+def _line_end(text: str, pos: int) -> int:
+    found = text.find("\n", pos)
+    return len(text) if found < 0 else found
 
 
 def _mask_labelled_ids(text: str) -> str:

@@ -18,7 +18,7 @@ from smtp.extract.keywords import KeywordHit, find_keywords, not_an_otp_spans
 ACCEPT_SCORE = 2.5
 # Bounds that keep scoring linear on hostile mail; real mails have a few dozen candidates.
 MAX_CANDIDATES = 300
-_FAR = 400  # keywords further than this many raw characters are never close enough
+KEYWORD_HORIZON = 400  # keywords further than this many raw characters are never close enough
 _WHITESPACE = re.compile(r"\s+")
 _WORDISH = re.compile(r"[^\W_]")
 # All-letter words that show up alone on a line (headings, buttons) and are not codes.
@@ -186,7 +186,7 @@ def _nearest(
     for hit in hits:
         if hit.strong is not strong:
             continue
-        if cand.start <= hit.start < cand.end or abs(hit.start - cand.start) > _FAR:
+        if cand.start <= hit.start < cand.end or abs(hit.start - cand.start) > KEYWORD_HORIZON:
             continue
         if hit.end <= cand.start:
             between = masked[hit.end : cand.start]
