@@ -30,7 +30,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(skip)
 
 
-@pytest.fixture(scope="session")
+# Package scope: Playwright's sync API keeps an event loop running in the main thread
+# while it lives, which breaks every later test that calls asyncio.run().
+@pytest.fixture(scope="package")
 def chromium():  # type: ignore[no-untyped-def]
     from playwright.sync_api import sync_playwright
 
