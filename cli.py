@@ -208,12 +208,13 @@ def ledger() -> None:
 @ledger.command("check")
 def ledger_check() -> None:
     """Verify every ledger invariant over the whole database."""
+    from models.invariants import check_order_settlements
     from models.ledger import check_invariants
 
     settings = _settings()
     db = _database(settings)
     with db.read() as session:
-        problems = check_invariants(session)
+        problems = check_invariants(session) + check_order_settlements(session)
     db.dispose()
     for problem in problems:
         click.echo(problem, err=True)
@@ -332,20 +333,91 @@ def worker_loop(
     interval: float,
     stop: threading.Event,
     settings: Settings | None = None,
+    metrics: WorkerMetrics | None = None,
 ) -> None:
+    tick = metrics.timed_tick if metrics is not None else worker_tick
+    webhooks = metrics.timed_webhooks if metrics is not None else send_webhooks
     while not stop.is_set():
         try:
-            while worker_tick(db, notifier, settings) >= 500:  # a backlog: keep going
+            while tick(db, notifier, settings) >= 500:  # a backlog: keep going
                 pass
         except Exception:  # the next tick retries; the worker must not die
             log.exception("worker tick failed")
         if settings is not None:
             try:
-                while send_webhooks(db, settings) >= 20 and not stop.is_set():
+                while webhooks(db, settings) >= 20 and not stop.is_set():
                     pass
             except Exception:
                 log.exception("webhook sending failed")
+        if metrics is not None:
+            metrics.observe_backlog(db)
         stop.wait(interval)
+
+
+class WorkerMetrics:
+    """Prometheus metrics of ``otpinbox worker``, served on OTPINBOX_WORKER_METRICS_PORT.
+
+    Each worker process has its own registry and port (like the SMTP daemon); the
+    backlog gauge reads the shared database, so any one worker shows the cluster's.
+    """
+
+    def __init__(self) -> None:
+        from prometheus_client import Counter, Gauge, Histogram
+
+        self.ticks = Counter("otpinbox_worker_ticks", "Expiry sweeps, by outcome", ["outcome"])
+        self.expired = Counter(
+            "otpinbox_worker_expired_orders", "Orders this worker expired (activations refunded)"
+        )
+        self.tick_seconds = Histogram(
+            "otpinbox_worker_tick_seconds",
+            "Time of one sweep (expiry and retention)",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )
+        self.last_success = Gauge(
+            "otpinbox_worker_last_success_timestamp_seconds", "When a sweep last succeeded"
+        )
+        self.webhook_attempts = Counter(
+            "otpinbox_worker_webhook_attempts", "Webhook deliveries this worker attempted"
+        )
+        self.overdue = Gauge(
+            "otpinbox_orders_overdue",
+            "Orders still waiting/active more than 60 s past their deadline (alert when > 0)",
+        )
+
+    def timed_tick(self, db: Any, notifier: Any, settings: Settings | None) -> int:
+        try:
+            with self.tick_seconds.time():
+                expired = worker_tick(db, notifier, settings)
+        except Exception:
+            self.ticks.labels(outcome="failed").inc()
+            raise
+        self.ticks.labels(outcome="ok").inc()
+        self.expired.inc(expired)
+        self.last_success.set_to_current_time()
+        return expired
+
+    def timed_webhooks(self, db: Any, settings: Settings) -> int:
+        attempted = send_webhooks(db, settings)
+        self.webhook_attempts.inc(attempted)
+        return attempted
+
+    def observe_backlog(self, db: Any) -> None:
+        from models.invariants import overdue_orders
+
+        try:
+            with db.read() as session:
+                self.overdue.set(overdue_orders(session, grace_seconds=60))
+        except Exception:  # the database is away: the sweep's own failure is logged
+            pass
+
+    @classmethod
+    def serve(cls, host: str, port: int) -> WorkerMetrics:
+        from prometheus_client import start_http_server
+
+        metrics = cls()
+        start_http_server(port, addr=host)
+        log.info("worker metrics on http://%s:%s/metrics", host, port)
+        return metrics
 
 
 def _ensure_domains(settings: Settings, db: Any) -> None:
@@ -366,8 +438,11 @@ def worker() -> None:
     notifier = make_notifier(settings.redis_url)
     stop = threading.Event()
     _on_signals(stop.set)
+    metrics = None
+    if settings.worker_metrics_port:
+        metrics = WorkerMetrics.serve(settings.worker_metrics_host, settings.worker_metrics_port)
     log.info("worker running every %.1fs", settings.worker_interval)
-    worker_loop(db, notifier, settings.worker_interval, stop, settings)
+    worker_loop(db, notifier, settings.worker_interval, stop, settings, metrics)
 
 
 def _on_signals(handler: Callable[[], None]) -> None:
