@@ -44,3 +44,17 @@ def utcnow() -> datetime:
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: UTCDateTime()}
+
+
+MAX_ID = 2**63 - 1
+
+
+def parse_id(value: object) -> int | None:
+    """A database id from user input, or None: not a number, or beyond any BIGINT."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None
+    return number if 1 <= number <= MAX_ID else None

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, Text, select, update
 from sqlalchemy.orm import Mapped, Session, deferred, mapped_column, relationship
 
-from .base import Base, utcnow
+from .base import Base, parse_id, utcnow
 from .catalog import Address, Domain, find_address
 from .errors import NotFound
 from .matching import Filters, answer_value, sender_matches, subject_matches
@@ -268,10 +268,9 @@ def messages_for_order(session: Session, order: Order) -> list[Message]:
 
 def get_message(session: Session, user: User, message_id: int | str) -> Message:
     """A message on one of ``user``'s addresses (else :class:`NotFound`)."""
-    try:
-        mid = int(message_id)
-    except (TypeError, ValueError):
-        raise NotFound("no such message") from None
+    mid = parse_id(message_id)
+    if mid is None:
+        raise NotFound("no such message")
     row = session.execute(
         select(Message)
         .join(Address, Address.id == Message.address_id)
@@ -288,10 +287,9 @@ def raw_bytes(session: Session, message: Message) -> bytes:
 
 
 def get_attachment(session: Session, user: User, attachment_id: int | str) -> Attachment:
-    try:
-        aid = int(attachment_id)
-    except (TypeError, ValueError):
-        raise NotFound("no such attachment") from None
+    aid = parse_id(attachment_id)
+    if aid is None:
+        raise NotFound("no such attachment")
     row = session.execute(
         select(Attachment)
         .join(Message, Message.id == Attachment.message_id)

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Integer, String, Text, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from .base import Base, utcnow
+from .base import Base, parse_id, utcnow
 from .catalog import Address, Service, get_domain, get_service, new_address
 from .errors import (
     AccountSuspended,
@@ -197,10 +197,9 @@ def _open_order(
 
 def get_order(session: Session, user: User | None, order_id: int | str) -> Order:
     """An order of ``user`` (any user's when ``user`` is None)."""
-    try:
-        oid = int(order_id)
-    except (TypeError, ValueError):
-        raise OrderNotFound() from None
+    oid = parse_id(order_id)
+    if oid is None:
+        raise OrderNotFound()
     order = session.get(Order, oid, populate_existing=True)
     if order is None or (user is not None and order.user_id != user.id):
         raise OrderNotFound()
