@@ -486,25 +486,30 @@ def smtp(workers: int) -> None:
 
 @main.command()
 def web() -> None:
-    """The web app and API under gunicorn (gthread workers)."""
+    """The web app and API under gunicorn (uvicorn workers; see docs/realtime.md)."""
     from gunicorn.app.base import BaseApplication
 
+    from web import health
+
     settings = _settings()
+    health.reset_multiprocess_dir()
 
     class _App(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
             self.cfg.set("bind", f"{settings.web_host}:{settings.web_port}")
             self.cfg.set("workers", settings.web_workers)
-            # Threads, because long-polls spend their time waiting, not computing.
-            self.cfg.set("worker_class", "gthread")
-            self.cfg.set("threads", settings.web_threads)
+            # An event loop per worker holds long-polls and event streams without a thread
+            # each; the Flask views run in a pool of web_threads threads (web/asgi.py).
+            self.cfg.set("worker_class", "uvicorn_worker.UvicornWorker")
             self.cfg.set("timeout", settings.max_wait_seconds + 30)
             self.cfg.set("accesslog", "-")
+            self.cfg.set("child_exit", health.child_exit)  # multiprocess metrics
 
         def load(self):  # type: ignore[no-untyped-def]
             from web import create_app
+            from web.asgi import create_asgi_app
 
-            return create_app(settings)
+            return create_asgi_app(create_app(settings), threads=settings.web_threads)
 
     _App().run()
 
@@ -512,11 +517,12 @@ def web() -> None:
 @main.command()
 def run() -> None:
     """SMTP daemon, web server and worker together in one process (one machine)."""
-    from werkzeug.serving import make_server
+    import uvicorn
 
     from models.notify import make_notifier
     from smtp.server import OtpController
     from web import create_app
+    from web.asgi import create_asgi_app
 
     settings = _settings()
     db = _database(settings)
@@ -532,14 +538,24 @@ def run() -> None:
     )
     worker_thread.start()
     app = create_app(settings, db=db, notifier=notifier)
-    server = make_server(settings.web_host, settings.web_port, app, threaded=True)
+    # uvicorn + web/asgi.py: long-polls and streams wait on the event loop, not in threads.
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_asgi_app(app, threads=settings.web_threads),
+            host=settings.web_host,
+            port=settings.web_port,
+            lifespan="on",
+            access_log=False,
+            log_level="warning",
+            timeout_graceful_shutdown=2,
+        )
+    )
     click.echo(
         f"otpinbox running: web http://{settings.web_host}:{settings.web_port}/  "
         f"SMTP {settings.smtp_host}:{settings.smtp_port}  (Ctrl-C stops)"
     )
-    _on_signals(lambda: threading.Thread(target=server.shutdown, daemon=True).start())
     try:
-        server.serve_forever()
+        server.run()  # handles SIGINT/SIGTERM itself
     finally:
         stop.set()
         controller.stop()

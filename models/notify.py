@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 log = logging.getLogger("otpinbox.notify")
 
@@ -26,37 +26,68 @@ def user_channel(user_id: int) -> str:
     return f"user:{user_id}"
 
 
+Callback = Callable[[str], None]
+
+
 class LocalNotifier:
-    """In-process notifications: a version counter per channel and one condition."""
+    """In-process notifications: a version counter and the listeners of each channel.
+
+    A publish wakes only the listeners of the channels it names (no thundering herd
+    over a thousand waiters). Listeners are plain callables, so a thread can wait on a
+    ``threading.Event`` (:meth:`wait`) and an asyncio task on an ``asyncio.Event``
+    set through ``loop.call_soon_threadsafe`` (see ``web/asgi.py``).
+    """
 
     def __init__(self) -> None:
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
         self._versions: dict[str, int] = {}
+        self._listeners: dict[str, set[Callback]] = {}
 
     def version(self, channel: str) -> int:
-        with self._cond:
+        with self._lock:
             return self._versions.get(channel, 0)
 
+    def subscribe(self, channel: str, callback: Callback) -> None:
+        with self._lock:
+            self._listeners.setdefault(channel, set()).add(callback)
+
+    def unsubscribe(self, channel: str, callback: Callback) -> None:
+        with self._lock:
+            listeners = self._listeners.get(channel)
+            if listeners is not None:
+                listeners.discard(callback)
+                if not listeners:
+                    del self._listeners[channel]
+
     def publish(self, channels: Iterable[str]) -> None:
-        with self._cond:
+        woken: list[tuple[str, Callback]] = []
+        with self._lock:
+            # Forget versions nobody can still be waiting on; keeps memory flat.
+            if len(self._versions) > 100_000:
+                self._versions = {c: v for c, v in self._versions.items() if c in self._listeners}
             for channel in channels:
                 self._versions[channel] = self._versions.get(channel, 0) + 1
-            self._cond.notify_all()
-        # Forget channels nobody can still be waiting on; keeps memory flat.
-        if len(self._versions) > 100_000:
-            with self._cond:
-                self._versions.clear()
+                woken.extend((channel, cb) for cb in self._listeners.get(channel, ()))
+        for channel, callback in woken:  # outside the lock: callbacks may take their own
+            try:
+                callback(channel)
+            except Exception:
+                log.exception("notification listener failed")
 
     def wait(self, channel: str, since: int, timeout: float) -> int:
         """Block until ``channel`` moves past version ``since`` or ``timeout`` passes."""
-        deadline = time.monotonic() + max(0.0, timeout)
-        with self._cond:
-            while self._versions.get(channel, 0) == since:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                self._cond.wait(left)
-            return self._versions.get(channel, 0)
+        event = threading.Event()
+
+        def wake(_: str) -> None:
+            event.set()
+
+        self.subscribe(channel, wake)
+        try:
+            if self.version(channel) == since:
+                event.wait(max(0.0, timeout))
+        finally:
+            self.unsubscribe(channel, wake)
+        return self.version(channel)
 
     def close(self) -> None:
         pass
@@ -107,3 +138,29 @@ class RedisNotifier(LocalNotifier):
 
 def make_notifier(redis_url: str = "") -> LocalNotifier:
     return RedisNotifier(redis_url) if redis_url else LocalNotifier()
+
+
+def settled_orders(session: Any, order_ids: Iterable[int], now: Any = None) -> list[int]:
+    """Which of ``order_ids`` are no longer waiting (or are past their deadline).
+
+    The waiters' safety net in one query per re-check for all of them, instead of one
+    query per waiter: a lost notification then costs at most one re-check interval.
+    """
+    from sqlalchemy import select
+
+    from .base import utcnow
+    from .orders import WAITING, Order
+
+    ids = list(order_ids)
+    if not ids:
+        return []
+    now = now or utcnow()
+    found: list[int] = []
+    for start in range(0, len(ids), 500):  # keep IN lists a sane size
+        chunk = ids[start : start + 500]
+        found += session.scalars(
+            select(Order.id).where(
+                Order.id.in_(chunk), (Order.status != WAITING) | (Order.expires_at <= now)
+            )
+        ).all()
+    return found

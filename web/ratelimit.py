@@ -44,6 +44,13 @@ def rate_limit_key() -> str:
     return f"ip:{request.remote_addr}"
 
 
+def _internal() -> bool:
+    """The async front end's follow-up read of a long-poll (web/asgi.py) is not a new request."""
+    from .api.defer import INTERNAL
+
+    return bool(request.environ.get(INTERNAL))
+
+
 def _storage_uri(settings: Settings) -> str:
     return settings.redis_url or "memory://"
 
@@ -62,6 +69,6 @@ def init_app(app: Flask, settings: Settings, *blueprints: Blueprint) -> Limiter:
         swallow_errors=True,
     )
     for blueprint in blueprints:
-        limiter.limit(settings.rate_limit)(blueprint)
+        limiter.limit(settings.rate_limit, exempt_when=_internal)(blueprint)
     app.extensions["otpinbox.limiter"] = limiter
     return limiter

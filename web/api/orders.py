@@ -17,6 +17,7 @@ from .. import dbsession
 from ..serializers import message_summary, order_json
 from . import bp
 from .auth import api_user, require_api_key
+from .defer import DEFER_WAIT, defer_response
 from .idempotency import idempotent
 
 # How often a long-poll re-reads the database even without a notification: the
@@ -132,9 +133,19 @@ def wait_order(order_id: str):  # type: ignore[no-untyped-def]
     user = api_user()
     session = dbsession.session()
     order = orders.get_order(session, user, order_id)  # 404 before we start waiting
-    session.commit()  # hold no transaction (and no SQLite lock) while we wait
     notifier = dbsession.notifier()
     channel = order_channel(order.id)
+    if request.environ.get(DEFER_WAIT) and order.kind == orders.ACTIVATION:
+        # An async front end (web/asgi.py) waits without a thread: hand it the plan.
+        # The version is read before the order, so a change in between is never missed.
+        version = notifier.version(channel)
+        current = _fresh_order(order_id)
+        if current.status != orders.WAITING or timeout == 0:
+            return jsonify(order_json(current))
+        return defer_response(
+            {"order_id": order.id, "channel": channel, "version": version, "timeout": timeout}
+        )
+    session.commit()  # hold no transaction (and no SQLite lock) while we wait
     start_version = notifier.version(channel)
     deadline = time.monotonic() + timeout
     db = dbsession.database()
