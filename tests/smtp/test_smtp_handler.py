@@ -135,6 +135,65 @@ def test_one_failing_message_in_a_batch_does_not_sink_the_others(clean_db, handl
     assert len(stored_raw(clean_db)) == 2
 
 
+def test_a_batch_with_a_failing_message_is_redone_per_message_without_duplicates(clean_db):
+    """The optimistic one-transaction batch is rolled back whole, then stored per SAVEPOINT."""
+    from concurrent.futures import Future
+
+    from models import mail
+    from smtp.committer import GroupCommitter
+    from smtp.parse import parse
+
+    addrs = live_addresses(clean_db, 4)
+    real_deliver = mail.deliver
+    calls = []
+
+    def flaky(session, inbound, now=None):  # type: ignore[no-untyped-def]
+        calls.append(inbound.rcpt_tos[0])
+        if b"poison" in inbound.raw:
+            raise RuntimeError("poison")
+        return real_deliver(session, inbound, now)
+
+    committer = GroupCommitter(clean_db)
+    batch = [
+        (
+            parse(mail_bytes(a, body="poison" if i == 2 else f"code {482910 + i}"), "a@x", [a]),
+            Future(),
+        )
+        for i, a in enumerate(addrs)
+    ]
+    mail.deliver = flaky  # type: ignore[assignment]
+    try:
+        committer._commit(batch)  # one batch, deterministically
+    finally:
+        mail.deliver = real_deliver  # type: ignore[assignment]
+        committer.close()
+    outcomes = [future.exception() is None for _, future in batch]
+    assert outcomes == [True, True, False, True]
+    # First pass stopped at the poison (3 calls), second pass ran all four.
+    assert calls == addrs[:3] + addrs
+    assert len(stored_raw(clean_db)) == 3
+    assert sorted(m.rcpt_to for m in stored_messages(clean_db)) == sorted(
+        a for i, a in enumerate(addrs) if i != 2
+    )
+
+
+def test_a_clean_batch_is_one_transaction_and_every_future_resolves_after_it(clean_db):
+    from concurrent.futures import Future
+
+    from smtp.committer import GroupCommitter
+    from smtp.parse import parse
+
+    addrs = live_addresses(clean_db, 3)
+    committer = GroupCommitter(clean_db)
+    batch = [(parse(mail_bytes(a, body="code 552211"), "a@x", [a]), Future()) for a in addrs]
+    try:
+        committer._commit(batch)
+    finally:
+        committer.close()
+    raw_ids = {future.result(timeout=0).raw_id for _, future in batch}
+    assert len(raw_ids) == 3 and len(stored_raw(clean_db)) == 3
+
+
 # ---------------------------------------------------------------- S10: storage failures
 
 
