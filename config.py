@@ -47,6 +47,9 @@ class Settings:
     # The worker's own Prometheus endpoint (0: off), like smtp_metrics_port for SMTP.
     worker_metrics_host: str = "127.0.0.1"
     worker_metrics_port: int = 0
+    # Trusted reverse proxies in front of the web process (0: none). With N, the client
+    # address is the Nth entry from the right of X-Forwarded-For (rate limits, audit IPs).
+    web_proxy_hops: int = 0
 
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 2525

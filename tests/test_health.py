@@ -126,3 +126,66 @@ def test_postgresql_sessions_get_the_configured_timeouts(database_url):  # type:
         assert db.engine.pool.size() == 2
     finally:
         db.dispose()
+
+
+def test_behind_a_trusted_proxy_the_client_address_comes_from_x_forwarded_for(settings, clean_db):  # type: ignore[no-untyped-def]
+    from flask import request
+
+    def client_address(hops: int) -> str:
+        app = _app(settings.replace(web_proxy_hops=hops), clean_db)
+        app.add_url_rule("/_client", "client", lambda: request.remote_addr or "")
+        response = app.test_client().get(
+            "/_client",
+            headers={"X-Forwarded-For": "198.51.100.9, 203.0.113.7"},
+            environ_base={"REMOTE_ADDR": "10.0.0.2"},
+        )
+        return response.get_data(as_text=True)
+
+    assert client_address(0) == "10.0.0.2"  # no proxy trusted: the header is ignored
+    assert client_address(1) == "203.0.113.7"  # the one our proxy appended, not the forgery
+
+
+def test_metrics_add_up_across_processes_in_multiprocess_mode(tmp_path, database_url):  # type: ignore[no-untyped-def]
+    """Two processes (as two gunicorn workers) write to one PROMETHEUS_MULTIPROC_DIR; a
+    scrape answered by either one counts the requests of both."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = """
+import sys
+from config import Settings
+from web import create_app
+app = create_app(Settings.from_env({}, database_url=sys.argv[1], secret_key="x"))
+client = app.test_client()
+for _ in range(int(sys.argv[2])):
+    client.get("/healthz")
+body = client.get("/metrics").get_data(as_text=True)
+prefix = "otpinbox_http_requests_total"
+print([ln for ln in body.splitlines() if ln.startswith(prefix) and "healthz" in ln][0])
+"""
+    folder = tmp_path / "prom"
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(folder)}
+    root = Path(__file__).resolve().parents[1]
+    from web.health import reset_multiprocess_dir
+
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+    try:
+        reset_multiprocess_dir()
+    finally:
+        del os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    outputs = [
+        subprocess.run(
+            [sys.executable, "-c", script, database_url, str(count)],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        ).stdout.strip()
+        for count in (3, 4)
+    ]
+    assert outputs[0].endswith(" 3.0")
+    assert outputs[1].endswith(" 7.0")  # 4 of its own + 3 of the first process

@@ -74,6 +74,11 @@ def create_app(
     from . import health
 
     health.init_app(app)  # /healthz, /readyz, /metrics, 503 while the database is away
+    if settings.web_proxy_hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = settings.web_proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     @app.after_request
     def security_headers(response):  # type: ignore[no-untyped-def]

@@ -18,6 +18,8 @@ import hmac
 import logging
 import os
 import time
+from pathlib import Path
+from typing import Any
 
 from flask import Blueprint, Flask, Response, g, jsonify, request
 from prometheus_client import (
@@ -116,6 +118,24 @@ def _registry() -> CollectorRegistry:
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
     return registry
+
+
+def reset_multiprocess_dir() -> None:
+    """Empty ``PROMETHEUS_MULTIPROC_DIR`` before the workers start: sample files left by
+    an earlier run would otherwise be added to this one's counters."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        for stale in Path(folder).glob("*.db"):
+            stale.unlink(missing_ok=True)
+
+
+def child_exit(_server: Any, worker: Any) -> None:
+    """gunicorn hook: a worker that exited stops counting in live gauges (its counters stay)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
 
 
 def _start_timer() -> None:
