@@ -9,6 +9,7 @@ from flask import current_app, jsonify, request, url_for
 
 from models import orders
 from models.abuse import Limits
+from models.base import parse_id
 from models.errors import InvalidInput
 from models.mail import messages_for_order
 from models.notify import order_channel, user_channel
@@ -91,6 +92,8 @@ def list_orders():  # type: ignore[no-untyped-def]
         limit = int(request.args.get("limit", 50))
         before = request.args.get("before")
         cursor = int(before) if before else None
+        if cursor is not None and parse_id(cursor) is None:
+            raise ValueError(before)
     except ValueError:
         raise InvalidInput("limit and before must be integers") from None
     if not 1 <= limit <= 200:
