@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from .base import parse_id
 from .catalog import Address, Domain, Service, get_service, normalize_domain
 from .errors import InvalidInput, OrderNotFound, UnknownService
 from .orders import ACTIVATION, Order
@@ -17,9 +18,6 @@ from .users import User
 
 MAX_COMMENT_LENGTH = 500
 MAX_SEARCH_RESULTS = 500
-# Ids are INTEGER columns: 32-bit on PostgreSQL. A larger number from a client is simply an
-# id that does not exist, not something to hand to the database driver.
-MAX_ID = 2**31 - 1
 
 
 def resolve_site(session: Session, site: str) -> Service:
@@ -45,11 +43,8 @@ def resolve_site(session: Session, site: str) -> Service:
 
 def get_activation(session: Session, user: User, order_id: int | str) -> Order:
     """An activation of ``user``; rentals and other users' orders are :class:`OrderNotFound`."""
-    try:
-        oid = int(order_id)
-    except (TypeError, ValueError):
-        raise OrderNotFound() from None
-    if not 1 <= oid <= MAX_ID:
+    oid = parse_id(order_id)
+    if oid is None:
         raise OrderNotFound()
     order = session.get(Order, oid, populate_existing=True)
     if order is None or order.user_id != user.id or order.kind != ACTIVATION:

@@ -18,7 +18,7 @@ from sqlalchemy import Boolean, ForeignKey, Integer, String, func, select, updat
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from .base import Base, utcnow
+from .base import Base, parse_id, utcnow
 from .catalog import Address, Domain, get_domain, get_service
 from .errors import AuthenticationFailed, Conflict, InvalidInput, NotFound, UnknownDomain
 from .mail import Message
@@ -28,7 +28,6 @@ from .users import User, hash_password
 # mail.tm accepts short local parts; ours must still be a safe, plain mailbox name.
 _LOCAL_PART = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{1,62}[a-z0-9])$")
 PAGE_SIZE = 30  # mail.tm's page size
-MAX_ID = 2**31 - 1
 _hasher = PasswordHasher()
 # Verified against when the address is unknown, so both failures cost the same time.
 _DUMMY_HASH = _hasher.hash("not a password")
@@ -67,14 +66,6 @@ class MailtmMessageFlags(Base):
     seen: Mapped[bool] = mapped_column(Boolean, default=False)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-def _parse_id(value: int | str) -> int | None:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if 1 <= number <= MAX_ID else None
 
 
 def create_account(
@@ -137,7 +128,7 @@ def authenticate(session: Session, address: str, password: str) -> MailtmAccount
 
 
 def live_account(session: Session, account_id: int | str) -> MailtmAccount:
-    number = _parse_id(account_id)
+    number = parse_id(account_id)
     account = session.get(MailtmAccount, number) if number else None
     if account is None or account.deleted_at is not None:
         raise NotFound("Not Found")
@@ -191,7 +182,7 @@ def get_message(
     session: Session, account: MailtmAccount, message_id: int | str
 ) -> tuple[Message, bool]:
     """A message of the mailbox that was not deleted, with its seen flag."""
-    number = _parse_id(message_id)
+    number = parse_id(message_id)
     row = (
         session.execute(
             select(Message, func.coalesce(MailtmMessageFlags.seen, False))

@@ -126,8 +126,7 @@ def test_api_honours_its_openapi_document(live_server, seeded, clean_db):  # typ
     assert tested >= 15  # the exclusions above did not swallow the API
 
 
-# The document gives ids as at most 9 digits, so schemathesis stays inside them; outside,
-# the REST API still answers 500 instead of 404 (models do not bound the id they parse).
+# Regression: ids beyond the database's integers once reached the driver (500, not 404).
 @pytest.mark.parametrize("path", ["orders/{}", "messages/{}", "attachments/{}"])
 def test_out_of_range_ids_are_not_found(client, seeded, path):  # type: ignore[no-untyped-def]
     response = client.get("/api/v1/" + path.format(10**20), headers=seeded)
