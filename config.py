@@ -72,6 +72,9 @@ class Settings:
     smtp_metrics_host: str = "127.0.0.1"
     smtp_metrics_port: int = 0
     smtp_batch_max: int = 64
+    # Seconds to wait before the 220 greeting; a client that talks first gets 554 (0: no pause,
+    # early talkers are served like pipelining clients). See docs/smtp.md "Early talkers".
+    smtp_greet_pause: float = 0.0
     smtp_retention_max_age_days: int = 30
     smtp_retention_max_per_address: int = 200
 
@@ -109,6 +112,24 @@ class Settings:
     mailtm_service: str = "any"
     mailtm_days: int = 7
     mailtm_rate_limit: str = "8/second"  # per client IP, as mail.tm documents its own
+
+    # Support tickets, abuse detection and privacy (docs/operations.md).
+    ticket_deposit_report_minutes: int = 30
+    ticket_attachment_max_bytes: int = 512 * 1024
+    abuse_shared_accounts: int = 2
+    abuse_signal_days: int = 30
+    abuse_cancel_ratio: float = 0.7
+    abuse_cancel_min_orders: int = 20
+    abuse_cancel_days: int = 7
+    abuse_burst_orders: int = 30
+    abuse_burst_minutes: int = 5
+    abuse_bounced_deposits: int = 1
+    abuse_bounce_days: int = 30
+    # Rules whose new flags suspend the account without waiting for an admin (default none).
+    abuse_auto_suspend_rules: tuple[str, ...] = ()
+    abuse_scan_seconds: int = 60  # how often the worker runs the detectors (0: never)
+    privacy_ip_retention_days: int = 180
+    privacy_ticket_retention_days: int = 365
 
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 

@@ -47,6 +47,7 @@ _REASONS = (
     ("500 5.5.2 Line too long", "line_too_long"),
     ("500 5.5.2 Command line too long", "command_too_long"),
     ("530", "starttls_required"),
+    ("554 5.5.1 Protocol error: client talked", "early_talker"),
     ("554", "policy"),
 )
 

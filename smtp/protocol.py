@@ -9,11 +9,13 @@ command lines and counts unknown commands. This subclass adds what it lacks:
 - PIPELINING and ENHANCEDSTATUSCODES in EHLO, and an enhanced code on every 2xx/4xx/5xx
   reply that lacks one (RFC 2034: not on the greeting nor the EHLO/HELO reply);
 - per-connection command size limits (aiosmtpd grows a class-wide dict on every EHLO);
+- an optional pause before the greeting that refuses early talkers (554);
 - a per-class cache of the ``inspect.getmembers`` scan aiosmtpd runs on every connection.
 """
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import inspect
 import logging
@@ -30,6 +32,7 @@ from . import metrics
 log = logging.getLogger("otpinbox.smtp")
 
 ERR_TOO_MANY_CONNECTIONS = "421 4.7.0 Too many connections, try again later"
+ERR_EARLY_TALKER = "554 5.5.1 Protocol error: client talked before the greeting"
 
 # The enhanced code RFC 3463 suggests for each basic reply aiosmtpd sends without one.
 _ENHANCED_DEFAULTS = {
@@ -130,11 +133,13 @@ class OtpSMTP(SMTP):
         data_timeout: float,
         command_size_limit: int = 512,
         proxy_protocol: bool = False,
+        greet_pause: float = 0.0,
         **options: Any,
     ) -> None:
         super().__init__(handler, **options)
         self.limiter = limiter
         self.data_timeout = data_timeout
+        self.greet_pause = greet_pause
         self.proxy_protocol = proxy_protocol
         # Per connection: the base class keeps these on the class and grows them per EHLO.
         self.command_size_limit = command_size_limit
@@ -187,6 +192,25 @@ class OtpSMTP(SMTP):
                 self._ip_counted = False
                 self.limiter.release_ip(self.client_ip)
         super().connection_lost(error)
+
+    # ----------------------------------------------------------- early talkers
+
+    async def _handle_client(self) -> None:
+        # Behind a load balancer the client must speak first (the PROXY header): no pause.
+        if self.greet_pause > 0 and not self.proxy_protocol:
+            await asyncio.sleep(self.greet_pause)
+            # StreamReader has no public peek; bytes in its buffer arrived before our 220.
+            if self._reader._buffer:  # type: ignore[attr-defined]
+                self.refuse_early_talker()
+                return
+        await super()._handle_client()
+
+    def refuse_early_talker(self) -> None:
+        metrics.count_rejection(ERR_EARLY_TALKER)
+        log.warning("refused peer=%s reason=early_talker", self.client_ip)
+        if self.transport is not None:
+            self.transport.write(ERR_EARLY_TALKER.encode() + b"\r\n")
+            self.transport.close()
 
     # ----------------------------------------------------------- timeouts
 

@@ -55,6 +55,7 @@ def smtp_options(settings: Settings) -> dict[str, Any]:
         "tls_context": tls_context(settings),
         "require_starttls": settings.smtp_require_starttls and bool(settings.smtp_tls_cert),
         "proxy_protocol": settings.smtp_proxy_protocol,
+        "greet_pause": settings.smtp_greet_pause,
         "proxy_protocol_timeout": (
             settings.smtp_proxy_timeout if settings.smtp_proxy_protocol else None
         ),
