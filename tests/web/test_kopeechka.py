@@ -270,3 +270,21 @@ def test_rate_limit_and_waiting_cap_answer_time_limit_exceed(settings, clean_db,
     with clean_db.transaction() as session:
         _, other = users.create_api_key(session, make_user(session))
     assert call(client, "user-balance", token=other)["status"] == "OK"
+
+
+def test_a_rental_is_not_an_activation(client, token, clean_db):  # type: ignore[no-untyped-def]
+    with clean_db.transaction() as session:
+        user = session.scalar(select(users.User).where(users.User.email == "kop@example.com"))
+        rental = orders.purchase(session, user, "discord", kind=orders.RENTAL, days=1)
+        rental_id, email = rental.public_id, rental.email
+    for path in ("mailbox-get-message", "mailbox-cancel", "mailbox-set-comment"):
+        assert call(client, path, token=token, id=rental_id, comment="x")["value"] == (
+            "NO_ACTIVATION"
+        )
+    for path in ("mailbox-reorder", "mailbox-get-fresh-id"):
+        assert call(client, path, token=token, email=email)["value"] == "NO_ACTIVATION"
+    assert call(client, "mailbox-get-bulk", token=token) == {
+        "status": "OK",
+        "count": 0,
+        "items": [],
+    }
