@@ -11,12 +11,16 @@ from this thread, so a slow Redis never delays a 250 or blocks the event loop.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import queue
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
+from contextlib import AbstractContextManager, nullcontext
+
+from sqlalchemy.engine import make_url
 
 from models import mail
 from models.db import Database
@@ -41,6 +45,7 @@ class GroupCommitter:
         self.db = db
         self.max_batch = max(1, max_batch)
         self.after_commit = after_commit
+        self._writer_lock = writer_lock(db)
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="smtp-committer", daemon=True)
         self._thread.start()
@@ -112,7 +117,7 @@ class GroupCommitter:
         others are committed.
         """
         done: list[tuple[Future[mail.Delivery], mail.Delivery]] = []
-        with self.db.transaction() as session:
+        with self._writer_lock, self.db.transaction() as session:
             for inbound, future in batch:
                 if not isolate:
                     try:
@@ -134,6 +139,32 @@ class GroupCommitter:
         for _, future in batch:
             if not future.done():
                 future.set_exception(exc)
+
+
+class _FileLock:
+    """An exclusive ``flock`` held around each write transaction (re-entrant per use only)."""
+
+    def __init__(self, path: str) -> None:
+        self._file = open(path, "a+b")  # noqa: SIM115 - held for the process's lifetime
+
+    def __enter__(self) -> None:
+        fcntl.flock(self._file, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc: object) -> None:
+        fcntl.flock(self._file, fcntl.LOCK_UN)
+
+
+def writer_lock(db: Database) -> AbstractContextManager[None]:
+    """With ``--workers N`` on one SQLite file, the committers take turns through a lock file.
+
+    SQLite's busy handler polls with sleeps of up to 100 ms while another process holds
+    the write lock; a blocking ``flock`` wakes the next committer as soon as the COMMIT is
+    done. PostgreSQL (row locks) and in-memory SQLite need nothing.
+    """
+    database = make_url(db.url).database if db.is_sqlite else None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return nullcontext()
+    return _FileLock(f"{database}.smtp-writer-lock")
 
 
 class _MessageFailed(Exception):
