@@ -69,6 +69,10 @@ def init_app(app: Flask, settings: Settings, *blueprints: Blueprint) -> Limiter:
         swallow_errors=True,
     )
     for blueprint in blueprints:
-        limiter.limit(settings.rate_limit, exempt_when=_internal)(blueprint)
+        # One budget per account across every route of the blueprint (a plain limit()
+        # on a blueprint would count each endpoint separately).
+        limiter.shared_limit(settings.rate_limit, scope=blueprint.name, exempt_when=_internal)(
+            blueprint
+        )
     app.extensions["otpinbox.limiter"] = limiter
     return limiter

@@ -49,6 +49,15 @@ def test_the_limit_is_per_account_with_429_json_and_retry_after(settings, clean_
     assert client.get("/api/v1/me", headers=stranger).status_code == 200
 
 
+def test_one_budget_covers_every_api_route(settings, clean_db, shop):  # type: ignore[no-untyped-def]
+    client = make_client(settings, clean_db, rate_limit="4/minute")
+    _, key = new_key(clean_db)
+    paths = ["/api/v1/me", "/api/v1/services", "/api/v1/domains", "/api/v1/orders"]
+    assert [client.get(p, headers=key).status_code for p in paths] == [200] * 4
+    assert client.get("/api/v1/me", headers=key).status_code == 429
+    assert client.get("/api/v1/services", headers=key).status_code == 429
+
+
 def test_unauthenticated_requests_are_limited_by_ip(settings, clean_db, shop):  # type: ignore[no-untyped-def]
     client = make_client(settings, clean_db, rate_limit="3/minute")
     codes = [client.get("/api/v1/me").status_code for _ in range(4)]
