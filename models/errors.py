@@ -133,3 +133,9 @@ class CancelCooldown(RateLimited):
     """This account cancels most of what it buys; purchases pause for a while."""
 
     code = "cancel_cooldown"
+
+
+class TermsNotAccepted(DomainError):
+    """A new version of the terms was published: accept it before buying again."""
+
+    code = "terms_not_accepted"

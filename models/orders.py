@@ -102,6 +102,22 @@ def _ensure_can_buy(user: User) -> None:
         raise AccountSuspended()
 
 
+def _business_rules(session: Session, user: User, now: datetime) -> None:
+    """Rules owned by other modules: current terms accepted, limits set by an abuse review."""
+    from .abuse_detection import check_review_limit
+    from .terms import ensure_accepted
+
+    ensure_accepted(session, user)
+    check_review_limit(session, user, now)
+
+
+def _quote(session: Session, user: User, service: Service, kind: str, price: int, days: int = 1):  # type: ignore[no-untyped-def]
+    """Our price, plus the markup of the account's reseller (models.resellers)."""
+    from .resellers import quote
+
+    return quote(session, user, service, kind, price, days)
+
+
 def _check_limits(session: Session, user: User, limits: Any, now: datetime) -> None:
     if limits is not None:
         from .abuse import check_purchase  # abuse reads Order: import it late
@@ -130,6 +146,7 @@ def purchase(
     """
     _ensure_can_buy(user)
     now = now or utcnow()
+    _business_rules(session, user, now)
     _check_limits(session, user, limits, now)
     service = get_service(session, service_name)
     chosen = get_domain(session, domain) if domain else None
@@ -145,9 +162,21 @@ def purchase(
         expires_at = now + timedelta(days=int(days))
     else:
         raise InvalidInput("kind must be 'activation' or 'rental'")
+    quote = _quote(session, user, service, kind, price, int(days or 1))
     address = new_address(session, user.id, chosen)
     return _open_order(
-        session, user, service, address, kind, price, expires_at, now, regex, sender, subject
+        session,
+        user,
+        service,
+        address,
+        kind,
+        quote.charged,
+        expires_at,
+        now,
+        regex,
+        sender,
+        subject,
+        quote=quote,
     )
 
 
@@ -163,6 +192,8 @@ def _open_order(
     regex: str | None,
     sender: str | None,
     subject: str | None,
+    *,
+    quote: Any = None,
 ) -> Order:
     order = Order(
         user_id=user.id,
@@ -183,12 +214,16 @@ def _open_order(
     session.add(order)
     session.flush()
     if price:
+        from .resellers import Quote, paid_entries, record_share
+
         # Activations wait in escrow for their outcome; rentals are never refunded.
         target = ESCROW if kind == ACTIVATION else REVENUE
+        quote = quote or Quote(price)
+        record_share(session, order, quote)
         post_transaction(
             session,
             "purchase",
-            [(wallet_code(user.id), -price), (target, price)],
+            paid_entries(user.id, quote, target),
             key=f"purchase:{order.id}",
             order_id=order.id,
         )
@@ -328,10 +363,12 @@ def complete(
     if done.rowcount != 1:
         return False
     if order.price:
+        from .resellers import settle_entries  # a sub-account's markup goes to its reseller
+
         post_transaction(
             session,
             "settle",
-            [(ESCROW, -order.price), (REVENUE, order.price)],
+            settle_entries(session, order),
             key=f"settle:{order.id}",
             order_id=order.id,
         )
@@ -348,6 +385,7 @@ def reorder(
     """A new paid activation on the same address as an earlier one."""
     _ensure_can_buy(user)
     now = now or utcnow()
+    _business_rules(session, user, now)
     _check_limits(session, user, limits, now)
     source = get_order(session, user, order_id)
     finalize_if_due(session, source, now)
@@ -364,18 +402,20 @@ def reorder(
     assert service is not None
     if not service.active:
         raise ReorderNotPossible("the service is no longer sold")
+    quote = _quote(session, user, service, ACTIVATION, service.price)
     return _open_order(
         session,
         user,
         service,
         source.address,
         ACTIVATION,
-        service.price,
+        quote.charged,
         now + timedelta(minutes=service.window_minutes),
         now,
         source.regex,
         source.sender_filter,
         source.subject_filter,
+        quote=quote,
     )
 
 
@@ -391,7 +431,11 @@ def extend_rental(
     if order.kind != RENTAL or order.status != ACTIVE:
         raise RentalNotActive()
     previous = order.expires_at
-    price = order.service.rental_day_price * int(days)
+    _business_rules(session, user, now)
+    quote = _quote(
+        session, user, order.service, RENTAL, order.service.rental_day_price * int(days), int(days)
+    )
+    price = quote.charged
     # Compare-and-set on the deadline: two concurrent extensions both apply, one after the other.
     done = session.execute(
         update(Order)
@@ -407,10 +451,12 @@ def extend_rental(
         raise RentalNotActive("the rental changed meanwhile; try again")
     session.refresh(order)
     if price:
+        from .resellers import paid_entries
+
         post_transaction(
             session,
             "rental_extension",
-            [(wallet_code(user.id), -price), (REVENUE, price)],
+            paid_entries(user.id, quote, REVENUE),
             key=f"extend:{order.id}:{order.extensions}",
             order_id=order.id,
         )
