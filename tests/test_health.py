@@ -189,3 +189,44 @@ print([ln for ln in body.splitlines() if ln.startswith(prefix) and "healthz" in 
     ]
     assert outputs[0].endswith(" 3.0")
     assert outputs[1].endswith(" 7.0")  # 4 of its own + 3 of the first process
+
+
+def test_a_commit_that_fails_because_the_database_went_away_is_a_503(
+    settings, clean_db, monkeypatch
+):  # type: ignore[no-untyped-def]
+    """The view succeeded, then the request's commit (web/dbsession.py) hit a dead server."""
+    from flask import jsonify
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import Session
+
+    from web import dbsession
+
+    app = _app(settings, clean_db)
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # handle errors as in production
+
+    def view():  # type: ignore[no-untyped-def]
+        dbsession.session().execute(text("SELECT 1"))
+        return jsonify(ok=True)
+
+    def boom():  # type: ignore[no-untyped-def]
+        raise RuntimeError("a bug")
+
+    app.add_url_rule("/api/v1/_probe", "probe", view)
+    app.add_url_rule("/_probe", "page_probe", view)
+    app.add_url_rule("/api/v1/_bug", "bug", boom)
+    client = app.test_client()
+
+    def dead_commit(self):  # type: ignore[no-untyped-def]
+        raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(Session, "commit", dead_commit)
+    api_answer = client.get("/api/v1/_probe")
+    assert api_answer.status_code == 503
+    assert api_answer.get_json()["error"]["code"] == "unavailable"
+    assert api_answer.headers["Retry-After"]
+    assert client.get("/_probe").status_code == 503
+    monkeypatch.undo()
+    bug = client.get("/api/v1/_bug")  # a real bug stays a 500, in the API's JSON shape
+    assert bug.status_code == 500
+    assert bug.get_json()["error"]["code"] == "internal_server_error"

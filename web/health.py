@@ -33,6 +33,7 @@ from prometheus_client import (
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from werkzeug.exceptions import InternalServerError
 
 from . import dbsession
 
@@ -170,9 +171,24 @@ def _unavailable(exc: Exception) -> Response:
     return response
 
 
+def _server_error(exc: InternalServerError) -> Any:
+    """A 500 caused by the database going away after the view (the request's commit in
+    ``dbsession``) is an outage too: 503. Any other 500 keeps its usual shape."""
+    cause = exc.original_exception
+    if isinstance(cause, OperationalError | PoolTimeout):
+        return _unavailable(cause)
+    if request.path.startswith("/api/"):
+        from .api.errors import http_error
+
+        return http_error(exc)
+    return exc
+
+
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.before_request(_start_timer)
     app.after_request(_observe)
     app.register_error_handler(OperationalError, _unavailable)
     app.register_error_handler(PoolTimeout, _unavailable)
+    # By status code, so it runs before the API blueprint's catch-all HTTPException handler.
+    app.register_error_handler(500, _server_error)
