@@ -36,6 +36,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from .base import Base, utcnow
 from .errors import InvalidInput, NotFound
 from .orders import Order
+from .payloads import iso, message_summary, order_payload
 from .users import User
 
 ORDER_COMPLETED = "order.completed"
@@ -219,44 +220,10 @@ def attempts_for(session: Session, delivery: WebhookDelivery) -> list[WebhookAtt
 # ---------------------------------------------------------------- events
 
 
-def _iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def order_payload(order: Order) -> dict[str, Any]:
-    """The order as REST v1 shows it (a test keeps the two shapes identical)."""
-    return {
-        "id": order.public_id,
-        "kind": order.kind,
-        "service": order.service.name,
-        "email": order.email,
-        "status": order.status,
-        "price": order.price,
-        "refunded": order.refunded > 0,
-        "code": order.code,
-        "link": order.link,
-        "value": order.value,
-        "created_at": _iso(order.created_at),
-        "expires_at": _iso(order.expires_at),
-        "completed_at": _iso(order.completed_at),
-    }
-
-
 def message_payload(message: Any) -> dict[str, Any]:
     """A message summary as REST v1 shows it, plus the order it was filed under."""
-    return {
-        "id": str(message.id),
-        "order_id": str(message.order_id) if message.order_id is not None else None,
-        "from": message.from_header or message.mail_from,
-        "to": message.rcpt_to,
-        "subject": message.subject,
-        "received_at": _iso(message.received_at),
-        "code": message.code,
-        "link": message.link,
-        "size": message.size,
-    }
+    order_id = str(message.order_id) if message.order_id is not None else None
+    return {**message_summary(message), "order_id": order_id}
 
 
 def new_event_id() -> str:
@@ -287,7 +254,7 @@ def _enqueue_for(
     now = now or utcnow()
     event_id = new_event_id()
     body = json.dumps(
-        {"id": event_id, "event": event, "created_at": _iso(now), **data},
+        {"id": event_id, "event": event, "created_at": iso(now), **data},
         separators=(",", ":"),
         sort_keys=True,
     )
