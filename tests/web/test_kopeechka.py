@@ -288,3 +288,18 @@ def test_a_rental_is_not_an_activation(client, token, clean_db):  # type: ignore
         "count": 0,
         "items": [],
     }
+
+
+def test_a_database_outage_is_still_http_200(app, client, token, monkeypatch):  # type: ignore[no-untyped-def]
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import Session
+
+    def down(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # handle errors as in production
+    # The request's unit of work fails at its final commit, after the view answered.
+    monkeypatch.setattr(Session, "commit", down)
+    assert call(client, "user-balance", token=token) == {"status": "ERROR", "value": "SYSTEM_ERROR"}
+    monkeypatch.setattr(Session, "execute", down)  # and before it: the first query
+    assert call(client, "user-balance", token=token) == {"status": "ERROR", "value": "SYSTEM_ERROR"}

@@ -181,6 +181,7 @@ def _domain_error(exc: errors.DomainError) -> Response:
 
 
 @bp.errorhandler(429)  # by code too, so it wins over an app-wide 429 handler
+@bp.errorhandler(500)  # and over the app's 503 for a commit that failed after the view
 @bp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException) -> Response:
     _discard_work()
