@@ -139,3 +139,9 @@ class TermsNotAccepted(DomainError):
     """A new version of the terms was published: accept it before buying again."""
 
     code = "terms_not_accepted"
+
+
+class NotAReseller(DomainError):
+    """This account is not a reseller."""
+
+    code = "not_a_reseller"

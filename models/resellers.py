@@ -27,7 +27,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from .audit import audit
 from .base import Base, parse_id, utcnow
 from .catalog import Service, get_service
-from .errors import AccountSuspended, Conflict, InvalidInput, NotFound
+from .errors import AccountSuspended, Conflict, InvalidInput, NotAReseller, NotFound
 from .ledger import (
     ESCROW,
     REVENUE,
@@ -42,12 +42,6 @@ from .orders import ACTIVATION, Order
 from .users import ApiKey, User, create_api_key, create_user
 
 MAX_MARKUP = 10_000_000  # minor units; a typo guard, not a business limit
-
-
-class NotAReseller(Conflict):
-    """This account is not a reseller."""
-
-    code = "not_a_reseller"
 
 
 class Reseller(Base):

@@ -69,6 +69,14 @@ def create_app(
     from . import disputes, login_throttle
 
     app.register_blueprint(disputes.bp)
+    from . import admin_business, privacy, reseller, terms, tickets
+
+    # Issue 9: resellers, support tickets, versioned terms, abuse review, privacy.
+    app.register_blueprint(reseller.bp)
+    app.register_blueprint(tickets.bp)
+    app.register_blueprint(terms.bp)
+    app.register_blueprint(privacy.bp)
+    app.register_blueprint(admin_business.bp, url_prefix="/admin")
     login_throttle.init_app(app, settings)
 
     from . import health

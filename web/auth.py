@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from models import users
+from models import abuse_detection, resellers, terms, users
 from models.audit import audit
 from models.errors import AuthenticationFailed, DomainError
 
@@ -47,6 +47,20 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
+def _business_records(user: users.User, *, registration: bool) -> None:
+    """Abuse signals (IP, browser fingerprint) and, at registration, the acceptance of the
+    published terms versions the form showed (with time and IP)."""
+    session = dbsession.session()
+    fingerprint = abuse_detection.browser_fingerprint(
+        request.headers.get("User-Agent", ""), request.headers.get("Accept-Language", "")
+    )
+    abuse_detection.record_login(
+        session, user.id, ip=client_ip(), fingerprint=fingerprint, registration=registration
+    )
+    if registration:
+        terms.accept_all_current(session, user, ip=client_ip())
+
+
 @bp.route("/register", methods=["GET", "POST"])
 def register():  # type: ignore[no-untyped-def]
     form = RegisterForm()
@@ -63,6 +77,7 @@ def register():  # type: ignore[no-untyped-def]
             form.email.errors = [*form.email.errors, exc.message]
         else:
             audit(dbsession.session(), "register", user_id=user.id, ip=client_ip())
+            _business_records(user, registration=True)
             login_user(user)
             flash("Welcome! Top up your wallet, then buy an address.")
             return redirect(url_for("orders.index"))
@@ -88,10 +103,11 @@ def login():  # type: ignore[no-untyped-def]
             throttle().failed(ip, email)
             error = "Wrong e-mail or password."
         else:
-            if user.is_suspended:
+            if resellers.effectively_suspended(session, user):
                 error = "This account is suspended."
             else:
                 audit(session, "login", user_id=user.id, ip=client_ip())
+                _business_records(user, registration=False)
                 login_user(user)
                 return redirect(_safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form, error=error)

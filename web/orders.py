@@ -18,7 +18,7 @@ from sqlalchemy.orm import lazyload
 from wtforms.fields.choices import SelectChoice
 
 from models import catalog, ledger, mail, orders
-from models.errors import DomainError, NotFound
+from models.errors import DomainError, NotFound, TermsNotAccepted
 from models.notify import order_channel, user_channel
 
 from . import dbsession
@@ -26,6 +26,7 @@ from .downloads import body_csp, download, download_type
 from .forms import ActionForm, BuyForm
 from .refusal import refuse
 from .sanitize import clean_mail_html
+from .terms import send_to_accept
 
 bp = Blueprint("orders", __name__)
 
@@ -81,6 +82,8 @@ def buy():  # type: ignore[no-untyped-def]
             domain=form.domain.data or None,
             days=days,
         )
+    except TermsNotAccepted as exc:
+        return send_to_accept(exc, url_for("orders.index"))
     except DomainError as exc:
         refuse(exc)
         return redirect(url_for("orders.index")), 303
@@ -158,6 +161,8 @@ def reorder(order_id: int):  # type: ignore[no-untyped-def]
         order = orders.reorder(dbsession.session(), current_user, order_id)
     except NotFound:
         abort(404)
+    except TermsNotAccepted as exc:
+        return send_to_accept(exc, url_for("orders.detail", order_id=order_id))
     except DomainError as exc:
         refuse(exc)
         return redirect(url_for("orders.detail", order_id=order_id), 303)

@@ -6,4 +6,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__)
 
-from . import errors, events, orders, resources, webhooks  # noqa: E402,F401  (routes register on import)
+from . import errors, events, legal, orders, resellers, resources, webhooks  # noqa: E402,F401  (routes register on import)

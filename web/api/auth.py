@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import g, request
 
+from models import resellers
 from models.errors import AccountSuspended
 from models.users import User, user_for_api_key
 
@@ -35,8 +36,8 @@ def require_api_key(view: Callable[..., Any]) -> Callable[..., Any]:
             response = error_response(401, "unauthorized", "a valid API key is required")
             response.headers["WWW-Authenticate"] = 'Bearer realm="otpinbox"'
             return response
-        if user.is_suspended:
-            raise AccountSuspended()
+        if resellers.effectively_suspended(dbsession.session(), user):
+            raise AccountSuspended()  # itself, or its reseller
         g.api_user = user
         return view(*args, **kwargs)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Response, jsonify
+import json
+
+from flask import Response, jsonify, url_for
 from werkzeug.exceptions import HTTPException
 
 from models import errors
@@ -12,6 +14,8 @@ from . import bp
 STATUS = [
     (errors.InsufficientFunds, 402),
     (errors.AccountSuspended, 403),
+    (errors.TermsNotAccepted, 403),
+    (errors.NotAReseller, 403),
     (errors.AuthenticationFailed, 401),
     (errors.NotFound, 404),
     (errors.IdempotencyConflict, 422),
@@ -37,6 +41,10 @@ def domain_error(exc: errors.DomainError) -> Response:
     response = error_response(status_for(exc), exc.code, exc.message)
     if isinstance(exc, errors.RateLimited):
         response.headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, errors.TermsNotAccepted):  # where to read and accept them
+        body = response.get_json()
+        body["error"]["url"] = url_for("terms.accept", _external=True)
+        response.set_data(json.dumps(body))
     return response
 
 

@@ -261,6 +261,7 @@ def _paths() -> dict[str, Any]:
                 "responses": {**_ok(_array("WebhookDelivery")), **_errors("400", "404")},
             }
         },
+        **_business_paths(),
         "/openapi.json": {
             "get": {
                 "summary": "This document",
@@ -273,6 +274,184 @@ def _paths() -> dict[str, Any]:
                 },
             }
         },
+    }
+
+
+SUB_ID = _path_id("sub_id")
+SERVICE_NAME = _path_id("service")
+AMOUNT_BODY = _json_body(
+    {
+        "type": "object",
+        "required": ["amount"],
+        "properties": {"amount": {"type": "integer", "minimum": 1}},
+    }
+)
+
+
+def _reseller_op(summary: str, ok: dict[str, Any], *codes: str, **extra: Any) -> dict[str, Any]:
+    """A reseller route: 403 not_a_reseller for other accounts, 404 for others' customers."""
+    return {"summary": summary, **extra, "responses": {**ok, **_errors("400", "404", *codes)}}
+
+
+def _business_paths() -> dict[str, Any]:
+    """Resellers and terms (issue 9): docs/operations.md has the business rules."""
+    sub = _ok(_ref("SubAccount"))
+    return {
+        "/reseller/sub-accounts": {
+            "get": _reseller_op("Your sub-accounts", _ok(_array("SubAccount"))),
+            "post": _reseller_op(
+                "Create a sub-account (empty wallet)",
+                _ok(_ref("SubAccount"), "201", "Created"),
+                "409",
+                requestBody=_json_body(
+                    {
+                        "type": "object",
+                        "required": ["email"],
+                        "properties": {"email": STRING, "label": {"type": "string"}},
+                    }
+                ),
+            ),
+        },
+        "/reseller/sub-accounts/{sub_id}": {
+            "get": _reseller_op("One sub-account", sub, parameters=[SUB_ID])
+        },
+        "/reseller/sub-accounts/{sub_id}/fund": {
+            "post": _reseller_op(
+                "Move money from your wallet to the sub-account's",
+                sub,
+                "402",
+                "422",
+                parameters=[SUB_ID, IDEMPOTENCY],
+                requestBody=AMOUNT_BODY,
+            )
+        },
+        "/reseller/sub-accounts/{sub_id}/reclaim": {
+            "post": _reseller_op(
+                "Move unspent money back from the sub-account",
+                sub,
+                "402",
+                "422",
+                parameters=[SUB_ID, IDEMPOTENCY],
+                requestBody=AMOUNT_BODY,
+            )
+        },
+        "/reseller/sub-accounts/{sub_id}/suspend": {
+            "post": _reseller_op("Suspend the sub-account", sub, parameters=[SUB_ID])
+        },
+        "/reseller/sub-accounts/{sub_id}/unsuspend": {
+            "post": _reseller_op("Lift your suspension", sub, parameters=[SUB_ID])
+        },
+        "/reseller/sub-accounts/{sub_id}/api-keys": {
+            "post": _reseller_op(
+                "A new API key for the sub-account (shown once)",
+                _ok(_object({"id": STRING, "prefix": STRING, "key": STRING}), "201", "Created"),
+                parameters=[SUB_ID],
+            )
+        },
+        "/reseller/orders": {
+            "get": _reseller_op(
+                "Your customers' orders, newest first",
+                _ok({"type": "array", "items": _ref("ResellerOrder")}),
+                parameters=[
+                    LIMIT,
+                    {"name": "before", "in": "query", "schema": {"type": "integer"}},
+                    {"name": "sub_account", "in": "query", "schema": STRING},
+                ],
+            )
+        },
+        "/reseller/prices": {
+            "get": _reseller_op("Your prices per service", _ok(_array("ResellerPrice")))
+        },
+        "/reseller/prices/{service}": {
+            "put": _reseller_op(
+                "Set your markup for a service",
+                _ok(_ref("ResellerPrice")),
+                parameters=[SERVICE_NAME],
+                requestBody=_json_body(
+                    {
+                        "type": "object",
+                        "required": ["markup"],
+                        "properties": {
+                            "markup": {"type": "integer", "minimum": 0},
+                            "rental_day_markup": {"type": "integer", "minimum": 0},
+                        },
+                    }
+                ),
+            )
+        },
+        "/reseller/spending": {
+            "get": _reseller_op(
+                "Per sub-account: balance, orders, spent, markup earned", _ok(_array("Spending"))
+            )
+        },
+        "/terms": {
+            "get": {
+                "summary": "The current terms and privacy policy, and whether you accepted them",
+                "responses": {**_ok(_array("LegalVersion")), **_errors()},
+            }
+        },
+        "/terms/accept": {
+            "post": {
+                "summary": "Accept current versions (ids from GET /terms)",
+                "requestBody": _json_body(
+                    {
+                        "type": "object",
+                        "required": ["versions"],
+                        "properties": {"versions": {"type": "array", "items": STRING}},
+                    }
+                ),
+                "responses": {**_ok(_array("LegalVersion")), **_errors("400", "409")},
+            }
+        },
+    }
+
+
+def _business_schemas() -> dict[str, Any]:
+    money = {"type": "integer", "description": "minor units"}
+    return {
+        "SubAccount": _object(
+            {
+                "id": STRING,
+                "email": STRING,
+                "label": STRING,
+                "balance": money,
+                "suspended": {"type": "boolean"},
+                "created_at": TIME,
+            }
+        ),
+        "ResellerOrder": _object({"sub_account": STRING, "order": _ref("Order")}),
+        "ResellerPrice": _object(
+            {
+                "service": STRING,
+                "our_price": money,
+                "markup": money,
+                "price": money,
+                "our_rental_day_price": money,
+                "rental_day_markup": money,
+                "rental_day_price": money,
+            }
+        ),
+        "Spending": _object(
+            {
+                "sub_account": STRING,
+                "email": STRING,
+                "balance": money,
+                "orders": INTEGER,
+                "spent": money,
+                "markup_earned": money,
+            }
+        ),
+        "LegalVersion": _object(
+            {
+                "id": STRING,
+                "document": {"type": "string", "enum": ["terms", "privacy"]},
+                "version": INTEGER,
+                "summary": STRING,
+                "published_at": TIME,
+                "accepted": {"type": "boolean"},
+                "url": STRING,
+            }
+        ),
     }
 
 
@@ -393,7 +572,16 @@ def _schemas() -> dict[str, Any]:
                 "next_attempt_at": NULLABLE_TIME,
             }
         ),
-        "Error": _object({"error": _object({"code": STRING, "message": STRING})}),
+        **_business_schemas(),
+        "Error": _object(
+            {
+                "error": _object(
+                    # url: where to read and accept the terms (terms_not_accepted only)
+                    {"code": STRING, "message": STRING, "url": STRING},
+                    optional=("url",),
+                )
+            }
+        ),
     }
 
 
