@@ -85,7 +85,8 @@ def test_the_wsgi_fallback_streams_too(client, clean_db, smtp_server, settings):
     assert next(iter(stream)).startswith(b": stream open")
     first = next(iter(stream))
     assert b"event: order" in first and b'"status":"waiting"' in first
-    threading.Timer(0.2, send, (settings, order["email"])).start()
+    sender = threading.Timer(0.2, send, (settings, order["email"]))
+    sender.start()
     seen = b""
     for chunk in stream:
         seen += chunk
@@ -93,3 +94,4 @@ def test_the_wsgi_fallback_streams_too(client, clean_db, smtp_server, settings):
             break
     assert b'"code":"482913"' in seen
     response.close()
+    sender.join(30)  # the stream can see the commit before the sender reads its 250
