@@ -279,7 +279,37 @@ def worker_tick(db: Any, notifier: Any, settings: Settings | None = None) -> int
         notifier.publish([order_channel(i) for i in expired] + [user_channel(u) for u in owners])
     if settings is not None:
         purge_retention(db, settings)
+        business_sweeps(db, settings)
     return len(expired)
+
+
+_last_business_sweep = 0.0
+
+
+def business_sweeps(db: Any, settings: Settings, *, now: float | None = None) -> int:
+    """Abuse detectors and privacy retention, at most every ``abuse_scan_seconds``.
+
+    Each worker may run them: flags are deduplicated by a unique key, retention is
+    idempotent. Returns the number of new flags (docs/operations.md).
+    """
+    global _last_business_sweep
+    import time
+
+    from models.abuse_detection import DetectionRules, scan
+    from models.privacy import Retention, apply_retention
+
+    now = time.monotonic() if now is None else now
+    interval = settings.abuse_scan_seconds
+    if interval <= 0 or now - _last_business_sweep < interval:
+        return 0
+    _last_business_sweep = now
+    with db.transaction() as session:
+        flags = len(scan(session, DetectionRules.from_settings(settings)))
+    with db.transaction() as session:
+        apply_retention(session, Retention.from_settings(settings))
+    if flags:
+        log.info("abuse detection raised flags=%d", flags)
+    return flags
 
 
 def purge_retention(db: Any, settings: Settings) -> int:
