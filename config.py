@@ -75,6 +75,9 @@ class Settings:
     # Seconds to wait before the 220 greeting; a client that talks first gets 554 (0: no pause,
     # early talkers are served like pipelining clients). See docs/smtp.md "Early talkers".
     smtp_greet_pause: float = 0.0
+    # Wall-clock bound on MIME parsing + extraction of one message; past it the message is
+    # stored raw and flagged (the parser thread cannot be killed: the input caps bound it).
+    smtp_parse_timeout: float = 10.0
     smtp_retention_max_age_days: int = 30
     smtp_retention_max_per_address: int = 200
 

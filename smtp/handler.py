@@ -20,7 +20,7 @@ from models.notify import LocalNotifier, order_channel, user_channel
 
 from . import metrics
 from .committer import GroupCommitter
-from .parse import parse
+from .parse import parse, raw_only
 from .protocol import ehlo_extensions
 
 log = logging.getLogger("otpinbox.smtp")
@@ -31,6 +31,7 @@ ERR_RELAY_DENIED = "550 5.7.1 Relay access denied: we do not serve that domain"
 ERR_TOO_MANY_RCPT = "452 4.5.3 Too many recipients"
 ERR_TEMPORARY = "451 4.3.0 Temporary storage failure, try again later"
 ERR_INTERNAL = "451 4.3.0 Temporary local problem, try again later"
+PARSE_TIMED_OUT = "parsing took longer than the configured limit (smtp_parse_timeout)"
 
 
 class OtpHandler:
@@ -41,10 +42,12 @@ class OtpHandler:
         *,
         max_recipients: int = 100,
         batch_max: int = 64,
+        parse_timeout: float = 10.0,
     ) -> None:
         self.db = db
         self.notifier = notifier
         self.max_recipients = max_recipients
+        self.parse_timeout = parse_timeout
         self.committer = GroupCommitter(db, max_batch=batch_max, after_commit=self._notify)
         # Parsing is CPU work; two threads keep the event loop free without GIL thrash.
         self._parsers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="smtp-parse")
@@ -95,10 +98,15 @@ class OtpHandler:
         raw = envelope.original_content or b""
         peer = client_ip(session)
         loop = asyncio.get_running_loop()
+        mail_from, rcpt_tos = envelope.mail_from or "", list(envelope.rcpt_tos)
         try:
-            inbound = await loop.run_in_executor(
-                self._parsers, parse, raw, envelope.mail_from or "", list(envelope.rcpt_tos), peer
-            )
+            parsing = loop.run_in_executor(self._parsers, parse, raw, mail_from, rcpt_tos, peer)
+            try:
+                inbound = await asyncio.wait_for(parsing, self.parse_timeout or None)
+            except TimeoutError:
+                # The message is kept all the same: raw, flagged, without code or text.
+                log.warning("parse timed out peer=%s size=%d", peer, len(raw))
+                inbound = raw_only(raw, mail_from, rcpt_tos, peer, PARSE_TIMED_OUT)
             delivery = await asyncio.wrap_future(self.committer.submit(inbound))
         except Exception as exc:
             log.error("not stored peer=%s size=%d error=%s", peer, len(raw), exc)

@@ -100,6 +100,22 @@ def _without_nul(inbound: InboundMessage) -> InboundMessage:
     return dataclasses.replace(inbound, **changes) if changes else inbound
 
 
+def raw_only(
+    raw: bytes, mail_from: str, rcpt_tos: list[str] | tuple[str, ...], peer: str, reason: str
+) -> InboundMessage:
+    """A message stored as its raw bytes only, flagged with why it was not parsed."""
+    headers = header_block(raw)[:MAX_HEADER_BYTES].decode("utf-8", "replace")
+    inbound = InboundMessage(
+        raw=raw,
+        mail_from=mail_from,
+        rcpt_tos=tuple(rcpt_tos),
+        peer=peer,
+        headers=headers,
+        parse_error=reason,
+    )
+    return _without_nul(inbound)
+
+
 def _parse(
     raw: bytes, mail_from: str, rcpt_tos: list[str] | tuple[str, ...], peer: str
 ) -> InboundMessage:

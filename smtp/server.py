@@ -68,6 +68,7 @@ def make_handler(settings: Settings, db: Database, notifier: LocalNotifier | Non
         notifier,
         max_recipients=settings.smtp_max_recipients,
         batch_max=settings.smtp_batch_max,
+        parse_timeout=settings.smtp_parse_timeout,
     )
 
 

@@ -194,6 +194,32 @@ def test_a_clean_batch_is_one_transaction_and_every_future_resolves_after_it(cle
     assert len(raw_ids) == 3 and len(stored_raw(clean_db)) == 3
 
 
+def test_a_parse_over_the_time_limit_is_stored_raw_and_flagged(clean_db, monkeypatch):
+    import time
+
+    import smtp.handler
+    from smtp.handler import PARSE_TIMED_OUT
+
+    [addr] = live_addresses(clean_db)
+    real_parse = smtp.handler.parse
+
+    def slow_parse(*args):  # type: ignore[no-untyped-def]
+        time.sleep(1.0)  # a parser stuck on hostile input, as far as the handler can tell
+        return real_parse(*args)
+
+    monkeypatch.setattr(smtp.handler, "parse", slow_parse)
+    hooks = OtpHandler(clean_db, parse_timeout=0.1)
+    try:
+        content = mail_bytes(addr, body="code 482913")
+        reply = run(hooks.handle_DATA(None, smtp_session(), envelope_for([addr], content)))
+    finally:
+        hooks.close()
+    assert reply.startswith("250 ")
+    [message] = stored_messages(clean_db)
+    assert message.parse_error == PARSE_TIMED_OUT and message.code is None
+    assert stored_raw(clean_db) == [content]
+
+
 # ---------------------------------------------------------------- S10: storage failures
 
 
