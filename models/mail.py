@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, deferred, mapped_column, relationship
 
 from .base import Base, parse_id, utcnow
-from .catalog import Address, Domain, find_address
+from .catalog import Address, Domain
 from .errors import NotFound
 from .matching import Filters, answer_value, sender_matches, subject_matches
 from .orders import ACTIVATION, RENTAL, WAITING, Order, complete, live_order_clause
@@ -92,9 +92,15 @@ _INSERT_RAW = insert(RawMessage.__table__).returning(RawMessage.__table__.c.id)
 _INSERT_MESSAGE = insert(Message.__table__).returning(Message.__table__.c.id)
 _INSERT_ATTACHMENT = insert(Attachment.__table__)
 _LIVE_ORDERS = (
-    select(Order)
+    select(Order.id, Order.kind, Order.status)
     .where(Order.address_id == bindparam("address_id"), live_order_clause(bindparam("now")))
     .order_by(Order.id.desc())
+)
+# models.catalog.find_address as plain columns (the same lookup, without an ORM object).
+_ADDRESS = (
+    select(Address.id, Address.user_id)
+    .join(Domain, Domain.id == Address.domain_id)
+    .where(Address.local_part == bindparam("local"), Domain.name == bindparam("domain"))
 )
 
 
@@ -183,20 +189,32 @@ def deliver(session: Session, inbound: InboundMessage, now: datetime | None = No
     )
     result = Delivery(raw_id=raw_id)
     for rcpt in dict.fromkeys(r.strip().lower() for r in inbound.rcpt_tos):
-        address = find_address(session, rcpt)
+        local, _, domain = rcpt.rpartition("@")
+        connection = session.connection()
+        address = connection.execute(_ADDRESS, {"local": local, "domain": domain}).first()
         if address is None:
             continue
-        live = session.scalars(_LIVE_ORDERS, {"address_id": address.id, "now": now}).all()
-        waiting = [o for o in live if o.kind == ACTIVATION and o.status == WAITING]
-        target = waiting[0] if waiting else (live[0] if live else None)
-        rental = target is not None and target.kind == RENTAL
+        # Plain rows first: most mail goes to an order that is no longer waiting, and loading
+        # ORM objects (with their joined service and address) was a large share of deliver().
+        live = connection.execute(_LIVE_ORDERS, {"address_id": address.id, "now": now}).all()
+        waiting = [row for row in live if row.kind == ACTIVATION and row.status == WAITING]
+        chosen = waiting[0] if waiting else (live[0] if live else None)
+        rental = chosen is not None and chosen.kind == RENTAL
         message_id = _store_message(
-            session, inbound, raw_id, address, rcpt, target, now, matched=rental
+            session,
+            inbound,
+            raw_id,
+            address.id,
+            rcpt,
+            chosen.id if chosen else None,
+            now,
+            matched=rental,
         )
         result.message_ids.append(message_id)
         result.user_ids.add(address.user_id)
-        if target is None:
+        if chosen is None:
             continue
+        target = session.get_one(Order, chosen.id)
         result.touched_order_ids.append(target.id)
         if rental:
             if inbound.code or inbound.link:
@@ -247,9 +265,9 @@ def _store_message(
     session: Session,
     inbound: InboundMessage,
     raw_id: int,
-    address: Address,
+    address_id: int,
     rcpt: str,
-    order: Order | None,
+    order_id: int | None,
     now: datetime,
     *,
     matched: bool,
@@ -260,8 +278,8 @@ def _store_message(
             _INSERT_MESSAGE,
             {
                 "raw_id": raw_id,
-                "address_id": address.id,
-                "order_id": order.id if order else None,
+                "address_id": address_id,
+                "order_id": order_id,
                 "rcpt_to": rcpt[:320],
                 "mail_from": inbound.mail_from[:512],
                 "from_header": inbound.from_header,
