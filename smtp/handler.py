@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -31,6 +32,7 @@ ERR_RELAY_DENIED = "550 5.7.1 Relay access denied: we do not serve that domain"
 ERR_TOO_MANY_RCPT = "452 4.5.3 Too many recipients"
 ERR_TEMPORARY = "451 4.3.0 Temporary storage failure, try again later"
 ERR_INTERNAL = "451 4.3.0 Temporary local problem, try again later"
+DOMAIN_CACHE_SECONDS = 10.0
 PARSE_TIMED_OUT = "parsing took longer than the configured limit (smtp_parse_timeout)"
 
 
@@ -48,6 +50,7 @@ class OtpHandler:
         self.notifier = notifier
         self.max_recipients = max_recipients
         self.parse_timeout = parse_timeout
+        self._our_domains: dict[str, float] = {}  # domain -> monotonic expiry of a cached yes
         self.committer = GroupCommitter(db, max_batch=batch_max, after_commit=self._notify)
         # Parsing is CPU work; two threads keep the event loop free without GIL thrash.
         self._parsers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="smtp-parse")
@@ -88,11 +91,26 @@ class OtpHandler:
     def _check_recipient(self, address: str) -> str:
         _, at, domain = address.rpartition("@")
         with self.db.read() as session:
-            if not at or not mail.is_our_domain(session, domain):
+            if not at or not self._is_our_domain(session, domain):
                 return ERR_RELAY_DENIED
             if not mail.accepts_mail(session, address):
                 return ERR_UNKNOWN_USER
         return OK_RCPT
+
+    def _is_our_domain(self, session: Any, domain: str) -> bool:
+        """``mail.is_our_domain``, remembering a yes for DOMAIN_CACHE_SECONDS.
+
+        One query less per RCPT. A domain switched off within that time still refuses
+        mail (accepts_mail checks the domain too), with 550 5.1.1 instead of 5.7.1.
+        """
+        key = domain.strip().lower().rstrip(".")
+        now = time.monotonic()
+        if self._our_domains.get(key, 0.0) > now:
+            return True
+        if not mail.is_our_domain(session, key):
+            return False
+        self._our_domains[key] = now + DOMAIN_CACHE_SECONDS
+        return True
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         raw = envelope.original_content or b""

@@ -118,6 +118,10 @@ def serve_forever(
     Several processes may run this on the same port (SO_REUSEPORT); the kernel spreads
     connections over them. Each serves its metrics on ``smtp_metrics_port + worker_index``.
     """
+    # aiosmtpd logs several INFO lines per connection (peer, AUTH mechanisms, ...): a share
+    # of the event loop's time at thousands of connections per second. Our own log line per
+    # accepted message carries what matters (peer, raw id, Message-ID, size).
+    logging.getLogger("mail.log").setLevel(max(logging.WARNING, log.getEffectiveLevel()))
     handler = make_handler(settings, db, notifier)
     limiter = make_limiter(settings)
     options = smtp_options(settings)

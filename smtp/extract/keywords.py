@@ -205,10 +205,13 @@ def not_an_otp_spans(text: str) -> list[tuple[int, int]]:
     return [m.span() for m in _NOT_AN_OTP.finditer(text, _lowered(text))]
 
 
-def find_keywords(text: str) -> list[KeywordHit]:
-    """All keyword occurrences, minus those that sit inside a NOT_AN_OTP phrase."""
+def find_keywords(text: str, anti: list[tuple[int, int]] | None = None) -> list[KeywordHit]:
+    """All keyword occurrences, minus those that sit inside a NOT_AN_OTP phrase.
+
+    ``anti`` is ``not_an_otp_spans(text)`` when the caller already has it.
+    """
     lowered = _lowered(text)
-    excluded = [m.span() for m in _NOT_AN_OTP.finditer(text, lowered)][:MAX_HITS]
+    excluded = (not_an_otp_spans(text) if anti is None else anti)[:MAX_HITS]
 
     def allowed(start: int, end: int) -> bool:
         if any(s <= start < e or s < end <= e for s, e in excluded):

@@ -58,8 +58,8 @@ def best_code(
     candidates = find_candidates(masked)[:MAX_CANDIDATES]
     if not candidates:
         return None
-    hits = find_keywords(masked)
     anti = not_an_otp_spans(masked)
+    hits = find_keywords(masked, anti)
     values = [c.value for c in candidates]
     listed = _listed_values(masked, candidates)
     best: Scored | None = None

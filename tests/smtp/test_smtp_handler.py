@@ -7,7 +7,7 @@ import threading
 
 import pytest
 from aiosmtpd.smtp import Envelope, Session
-from sqlalchemy import event, text
+from sqlalchemy import event, text, update
 
 from models.db import Database
 from smtp.handler import (
@@ -62,6 +62,22 @@ def test_rcpt_verdicts(clean_db, handler):
     assert run(rcpt(addr.upper())) == OK_RCPT  # addresses are case-insensitive
     assert run(rcpt(addr)) == ERR_TOO_MANY_RCPT
     assert envelope.rcpt_tos == [addr, addr.upper()]
+
+
+def test_a_domain_switched_off_is_refused_at_rcpt_even_while_cached(clean_db, handler):
+    from models.catalog import Domain
+
+    [addr] = live_addresses(clean_db)
+
+    async def rcpt(address: str) -> str:
+        return await handler.handle_RCPT(None, smtp_session(), Envelope(), address, [])
+
+    assert run(rcpt(addr)) == OK_RCPT  # the domain is now cached as ours
+    with clean_db.transaction() as session:
+        session.execute(update(Domain).values(active=False))
+    assert run(rcpt(addr)) == ERR_UNKNOWN_USER  # refused all the same
+    handler._our_domains.clear()  # once the cache entry expires: relay denied
+    assert run(rcpt(addr)) == ERR_RELAY_DENIED
 
 
 def test_data_stores_once_and_answers_with_the_raw_id(clean_db, handler):
