@@ -214,18 +214,18 @@ def deliver(session: Session, inbound: InboundMessage, now: datetime | None = No
         result.user_ids.add(address.user_id)
         if chosen is None:
             continue
-        target = session.get_one(Order, chosen.id)
-        result.touched_order_ids.append(target.id)
+        result.touched_order_ids.append(chosen.id)
         if rental:
             if inbound.code or inbound.link:
                 session.execute(
                     update(Order)
-                    .where(Order.id == target.id)
+                    .where(Order.id == chosen.id)
                     .values(
                         code=inbound.code, link=inbound.link, value=inbound.code or inbound.link
                     )
                 )
-        elif target.status == WAITING:
+        elif chosen.status == WAITING:
+            target = session.get_one(Order, chosen.id)  # the ORM object only when completing
             value = _answer(target, inbound)
             if value and complete(
                 session,
