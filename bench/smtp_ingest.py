@@ -1,11 +1,19 @@
 """SMTP ingest throughput: otpinbox's full pipeline against a bare aiosmtpd sink, same run.
 
-The client is a small asyncio SMTP driver (10 sessions, 2 KB messages to live order
-addresses), over persistent connections and reconnecting per message. Both servers run
-as child processes on this machine; the sink answers 250 and stores nothing, which is
-the reference the issue's goals are stated against.
+Two clients: a small asyncio SMTP driver (10 sessions, 2 KB code mails to 200 live order
+addresses, measures 250 latency) and, with ``--tools``, Postfix's ``smtp-source`` (10
+sessions, 2 KB messages to one live order address). Each drives every server over
+persistent connections and reconnecting per message. The servers run as child processes
+on this machine: the bare aiosmtpd sink (answers 250, stores nothing: the reference the
+issue's goals are stated against), MailDev 3 with ``--tools`` (in-memory mail catcher),
+and ``otpinbox smtp --workers N``. Besides msg/s it prints the server's CPU time per
+message, the figure that survives a machine loaded by other work.
 
-    .venv/bin/python bench/smtp_ingest.py [--messages 4000] [--workers 1 2]
+    .venv/bin/python bench/smtp_ingest.py [--messages 4000] [--workers 1 2] [--tools DIR]
+
+``--tools DIR`` fetches the comparison tools once into DIR through the package managers:
+``apt-get download postfix`` + ``dpkg -x`` (smtp-source runs with ``LD_LIBRARY_PATH`` on
+its ``usr/lib/postfix``; no mail server is installed) and ``npm install maildev@3``.
 """
 
 from __future__ import annotations
@@ -184,11 +192,84 @@ def _children(pid: int) -> list[int]:
 def report(name: str, figures: dict, reference: float | None) -> None:
     ratio = f"  {figures['rate'] / reference:.2f}x sink" if reference else ""
     cpu = f"  server CPU {figures['cpu_ms']:5.2f} ms/msg" if "cpu_ms" in figures else ""
+    latency = (
+        f"p50 {figures['p50_ms']:6.2f} ms  p99 {figures['p99_ms']:7.2f} ms"
+        if "p50_ms" in figures
+        else f"{'(no latencies)':<28}"
+    )
     print(
-        f"{name:<44} {figures['rate']:7.0f} msg/s  p50 {figures['p50_ms']:6.2f} ms  "
-        f"p99 {figures['p99_ms']:7.2f} ms{cpu}{ratio}",
+        f"{name:<52} {figures['rate']:7.0f} msg/s  {latency}{cpu}{ratio}",
         flush=True,
     )
+
+
+def fetch_tools(directory: Path) -> tuple[Path | None, Path | None]:
+    """smtp-source's extracted package root and MailDev's binary, fetched once."""
+    directory.mkdir(parents=True, exist_ok=True)
+    postfix = directory / "postfix"
+    if not (postfix / "usr/sbin/smtp-source").exists():
+        subprocess.run(["apt-get", "download", "postfix"], cwd=directory, check=False)
+        debs = sorted(directory.glob("postfix_*.deb"))
+        if debs:
+            subprocess.run(["dpkg", "-x", str(debs[-1]), str(postfix)], check=True)
+    maildev = directory / "node_modules/.bin/maildev"
+    if not maildev.exists():
+        subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(directory), "maildev@3"],
+            check=False,
+        )
+    source = postfix if (postfix / "usr/sbin/smtp-source").exists() else None
+    return source, (maildev if maildev.exists() else None)
+
+
+def smtp_source(
+    postfix: Path, pid: int, port: int, rcpt: str, total: int, sessions: int, persistent: bool
+) -> dict:
+    """Postfix's smtp-source against the server: msg/s and server CPU (no latencies)."""
+    cmd = [str(postfix / "usr/sbin/smtp-source"), "-s", str(sessions), "-l", "2048"]
+    cmd += ["-m", str(total), "-f", "noreply@example.com", "-t", rcpt, f"127.0.0.1:{port}"]
+    if persistent:
+        cmd.insert(1, "-d")  # keep the session open for the next message
+    env = {**os.environ, "LD_LIBRARY_PATH": str(postfix / "usr/lib/postfix")}
+    before = cpu_seconds(pid)
+    started = time.perf_counter()
+    subprocess.run(cmd, env=env, check=True, capture_output=True, timeout=900)
+    seconds = time.perf_counter() - started
+    return {
+        "count": total,
+        "rate": total / seconds,
+        "cpu_ms": 1000 * (cpu_seconds(pid) - before) / total,
+    }
+
+
+def bench_server(
+    name: str,
+    proc: subprocess.Popen,
+    port: int,
+    addrs: list[str],
+    args: argparse.Namespace,
+    postfix: Path | None,
+    reference: dict[str, float],
+) -> dict[str, dict]:
+    """Every client against one running server; prints and returns the figures."""
+    runs: dict[str, dict] = {
+        "persistent": measured(proc.pid, port, addrs, args.messages, args.sessions, True),
+        "reconnect": measured(proc.pid, port, addrs, args.messages // 2, args.sessions, False),
+    }
+    if postfix is not None:
+        for label, persistent in (
+            ("smtp-source persistent", True),
+            ("smtp-source reconnect", False),
+        ):
+            total = args.messages if persistent else args.messages // 2
+            runs[label] = smtp_source(
+                postfix, proc.pid, port, addrs[0], total, args.sessions, persistent
+            )
+    runs["2 sessions (moderate)"] = measured(proc.pid, port, addrs, 500, 2, True)
+    for label, figures in runs.items():
+        report(f"{name}, {label}", figures, reference.get(label))
+    print(f"{'':<52} max RSS per process {rss_mb(proc.pid):.0f} MB", flush=True)
+    return runs
 
 
 def main() -> None:
@@ -197,20 +278,30 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=10)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--url", default="")
+    parser.add_argument("--tools", default="", help="directory for smtp-source and MailDev")
     args = parser.parse_args()
     url = args.url or f"sqlite:///{tempfile.mkdtemp(prefix='otpinbox-bench-')}/bench.db"
     addrs = prepare(url, 200)
+    postfix, maildev = fetch_tools(Path(args.tools)) if args.tools else (None, None)
     print(f"{args.messages} messages of 2 KB, {args.sessions} sessions, database {url}")
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs at start", flush=True)
 
     port = free_port()
     sink = start([sys.executable, "-c", SINK, str(port)], port)
     try:
-        sink_persistent = measured(sink.pid, port, addrs, args.messages, args.sessions, True)
-        sink_reconnect = measured(sink.pid, port, addrs, args.messages // 2, args.sessions, False)
+        sink_runs = bench_server("aiosmtpd sink", sink, port, addrs, args, postfix, {})
     finally:
         sink.kill()
-    report("aiosmtpd sink, persistent", sink_persistent, None)
-    report("aiosmtpd sink, reconnect per message", sink_reconnect, None)
+    reference = {label: figures["rate"] for label, figures in sink_runs.items()}
+
+    if maildev is not None:
+        port = free_port()
+        cmd = [str(maildev), "--smtp", str(port), "--ip", "127.0.0.1", "--disable-web", "--silent"]
+        catcher = start(cmd, port)
+        try:
+            bench_server("MailDev 3", catcher, port, addrs, args, postfix, reference)
+        finally:
+            catcher.kill()
 
     for workers in args.workers:
         port = free_port()
@@ -224,17 +315,12 @@ def main() -> None:
         cmd = [sys.executable, "-m", "cli", "smtp", "--workers", str(workers)]
         proc = start(cmd, port, env)
         try:
-            persistent = measured(proc.pid, port, addrs, args.messages, args.sessions, True)
-            reconnect = measured(proc.pid, port, addrs, args.messages // 2, args.sessions, False)
-            moderate = measured(proc.pid, port, addrs, 500, 2, True)
-            memory = rss_mb(proc.pid)
+            name = f"otpinbox --workers {workers}"
+            bench_server(name, proc, port, addrs, args, postfix, reference)
         finally:
             proc.terminate()
             proc.wait(10)
-        report(f"otpinbox --workers {workers}, persistent", persistent, sink_persistent["rate"])
-        report(f"otpinbox --workers {workers}, reconnect", reconnect, sink_reconnect["rate"])
-        report(f"otpinbox --workers {workers}, 2 sessions (moderate)", moderate, None)
-        print(f"{'':<44} max RSS per SMTP process {memory:.0f} MB")
+    print(f"load average {os.getloadavg()[0]:.2f} at end", flush=True)
 
 
 if __name__ == "__main__":
