@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from .base import Base, utcnow
+from .base import Base, parse_id, utcnow
 from .errors import InvalidInput, NotFound
 from .orders import Order
 from .payloads import iso, message_summary, order_payload
@@ -169,10 +169,9 @@ def list_endpoints(session: Session, user: User) -> list[WebhookEndpoint]:
 
 
 def get_endpoint(session: Session, user: User, endpoint_id: int | str) -> WebhookEndpoint:
-    try:
-        eid = int(endpoint_id)
-    except (TypeError, ValueError):
-        raise NotFound("no such webhook") from None
+    eid = parse_id(endpoint_id)
+    if eid is None:
+        raise NotFound("no such webhook")
     endpoint = session.get(WebhookEndpoint, eid)
     if endpoint is None or endpoint.user_id != user.id or endpoint.deleted_at is not None:
         raise NotFound("no such webhook")

@@ -97,6 +97,23 @@ def webhook_list():  # type: ignore[no-untyped-def]
     ), (400 if form.errors else 200)
 
 
+@bp.get("/settings/webhooks/<int:endpoint_id>")
+@login_required
+def webhook_log(endpoint_id: int):  # type: ignore[no-untyped-def]
+    """The delivery log of one endpoint: each event, its status, and every attempt."""
+    session = dbsession.session()
+    try:
+        endpoint = webhooks.get_endpoint(session, current_user, endpoint_id)
+        deliveries = webhooks.deliveries_for(session, current_user, endpoint_id)
+    except NotFound:
+        abort(404)
+    return render_template(
+        "account/webhook_log.html",
+        endpoint=endpoint,
+        deliveries=[(d, webhooks.attempts_for(session, d)) for d in deliveries],
+    )
+
+
 @bp.post("/settings/webhooks/<int:endpoint_id>/delete")
 @login_required
 def webhook_delete(endpoint_id: int):  # type: ignore[no-untyped-def]

@@ -187,3 +187,40 @@ def test_deliveries_survive_a_restart(api, receiver, hook_settings, clean_db):  
     finally:
         restarted.dispose()
     assert len(receiver.requests) == 2
+
+
+def test_the_delivery_log_is_visible_in_the_browser(  # type: ignore[no-untyped-def]
+    hook_app, receiver, hook_settings, clean_db
+):
+    from tests.web.webutil import deliver
+
+    with clean_db.transaction() as session:
+        make_catalog(session)
+        users.create_user(session, "hooks@example.com", "correct horse", credit=1000)
+        other = make_user(session)
+        hidden = webhooks.create_endpoint(session, other, receiver.url, allow_private=True)
+        session.flush()
+        hidden_id = hidden.id
+    hook_app.config["WTF_CSRF_ENABLED"] = False
+    client = hook_app.test_client()
+    client.post("/login", data={"email": "hooks@example.com", "password": "correct horse"})
+    client.post("/settings/webhooks", data={"url": receiver.url})
+    with clean_db.read() as session:
+        mine = session.query(webhooks.WebhookEndpoint).filter_by(url=receiver.url)
+        endpoint_id = mine.order_by(webhooks.WebhookEndpoint.id.desc()).first().id
+    listing = client.get("/settings/webhooks").get_data(as_text=True)
+    assert f"/settings/webhooks/{endpoint_id}" in listing
+    with clean_db.transaction() as session:
+        from models import orders
+
+        buyer = users.get_user(session, "hooks@example.com")
+        order = orders.purchase(session, buyer, "any")
+        email = order.email
+    deliver(clean_db, mail_bytes(email), email)
+    receiver.statuses = [500]
+    assert send_webhooks(clean_db, hook_settings) == 2  # order.completed + message.received
+    page = client.get(f"/settings/webhooks/{endpoint_id}").get_data(as_text=True)
+    assert "order.completed" in page and "message.received" in page
+    assert "HTTP 500" in page and "pending" in page and "delivered" in page
+    assert client.get(f"/settings/webhooks/{hidden_id}").status_code == 404  # not yours
+    assert client.get(f"/settings/webhooks/{10**20}").status_code == 404
