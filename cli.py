@@ -461,11 +461,11 @@ def _ensure_domains(settings: Settings, db: Any) -> None:
 @main.command()
 def worker() -> None:
     """Expire due orders (with refunds) on time, for ever."""
-    from models.notify import make_notifier
+    from models.notify import notifier_for
 
     settings = _settings()
     db = _database(settings)
-    notifier = make_notifier(settings.redis_url)
+    notifier = notifier_for(settings)
     stop = threading.Event()
     _on_signals(stop.set)
     metrics = None
@@ -481,14 +481,14 @@ def _on_signals(handler: Callable[[], None]) -> None:
 
 
 def _smtp_process(settings: Settings, worker_index: int = 0) -> None:
-    from models.notify import make_notifier
+    from models.notify import notifier_for
     from smtp.server import serve_forever
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     serve_forever(
         settings,
         _database(settings),
-        make_notifier(settings.redis_url),
+        notifier_for(settings),
         worker_index=worker_index,
     )
 
@@ -549,7 +549,7 @@ def run() -> None:
     """SMTP daemon, web server and worker together in one process (one machine)."""
     import uvicorn
 
-    from models.notify import make_notifier
+    from models.notify import notifier_for
     from smtp.server import OtpController
     from web import create_app
     from web.asgi import create_asgi_app
@@ -557,7 +557,7 @@ def run() -> None:
     settings = _settings()
     db = _database(settings)
     _ensure_domains(settings, db)
-    notifier = make_notifier(settings.redis_url)
+    notifier = notifier_for(settings)
     controller = OtpController(settings, db, notifier)
     controller.start()
     stop = threading.Event()

@@ -31,6 +31,9 @@ class Settings:
     data_dir: str = "."
     secret_key: str = ""
     redis_url: str = ""
+    # Wake-ups after commits: "local" (one process), "redis", "postgres" (LISTEN/NOTIFY);
+    # empty picks redis when redis_url is set, else local.
+    notify_backend: str = ""
     currency: str = "USD"
     domains: tuple[str, ...] = ("otpinbox.test",)
     # PostgreSQL pool and safety timeouts, per process (docs/deploy.md); SQLite ignores them.

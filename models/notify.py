@@ -136,8 +136,90 @@ class RedisNotifier(LocalNotifier):
         self._stop.set()
 
 
-def make_notifier(redis_url: str = "") -> LocalNotifier:
-    return RedisNotifier(redis_url) if redis_url else LocalNotifier()
+class PostgresNotifier(LocalNotifier):
+    """PostgreSQL LISTEN/NOTIFY: the alternative to Redis when PostgreSQL is all you run.
+
+    Publishes with ``pg_notify`` on a connection of its own (autocommit, after the
+    publisher's commit) and mirrors every notification received into the local counters.
+    """
+
+    CHANNEL = "otpinbox"
+
+    def __init__(self, database_url: str) -> None:
+        super().__init__()
+        from sqlalchemy.engine import make_url
+
+        # libpq wants plain postgresql://, not SQLAlchemy's postgresql+psycopg://.
+        url = make_url(database_url).set(drivername="postgresql")
+        self._dsn = url.render_as_string(hide_password=False)
+        self._publisher: Any = None
+        self._publish_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._listening = threading.Event()
+        self._thread = threading.Thread(target=self._listen, name="pg-notify", daemon=True)
+        self._thread.start()
+
+    def _connect(self) -> Any:
+        import psycopg
+
+        return psycopg.connect(self._dsn, autocommit=True, connect_timeout=5)
+
+    def publish(self, channels: Iterable[str]) -> None:
+        channels = list(channels)
+        try:
+            with self._publish_lock:
+                if self._publisher is None or self._publisher.closed:
+                    self._publisher = self._connect()
+                for channel in channels:
+                    self._publisher.execute("SELECT pg_notify(%s, %s)", (self.CHANNEL, channel))
+        except Exception:  # the database re-check is the safety net
+            log.warning("pg_notify failed; waiters fall back to polling", exc_info=True)
+            self._publisher = None
+            super().publish(channels)
+
+    def _listen(self) -> None:
+        while not self._stop.is_set():
+            try:
+                with self._connect() as conn:
+                    conn.execute(f"LISTEN {self.CHANNEL}")
+                    self._listening.set()
+                    while not self._stop.is_set():
+                        for note in conn.notifies(timeout=1.0):
+                            LocalNotifier.publish(self, [note.payload])
+            except Exception:
+                self._listening.clear()
+                log.warning("LISTEN connection lost; retrying in 1 s", exc_info=True)
+                self._stop.wait(1.0)
+
+    def wait_until_listening(self, timeout: float = 5.0) -> bool:
+        return self._listening.wait(timeout)
+
+    def close(self) -> None:
+        self._stop.set()
+        with self._publish_lock:
+            if self._publisher is not None:
+                self._publisher.close()
+
+
+def make_notifier(
+    redis_url: str = "", *, backend: str = "", database_url: str = ""
+) -> LocalNotifier:
+    """The notifier for this process: ``backend`` is ``local``, ``redis`` or ``postgres``;
+    empty picks Redis when ``redis_url`` is set, else in-process."""
+    backend = backend or ("redis" if redis_url else "local")
+    if backend == "redis":
+        return RedisNotifier(redis_url)
+    if backend == "postgres":
+        return PostgresNotifier(database_url)
+    if backend == "local":
+        return LocalNotifier()
+    raise ValueError(f"unknown notification backend {backend!r} (local, redis or postgres)")
+
+
+def notifier_for(settings: Any) -> LocalNotifier:
+    return make_notifier(
+        settings.redis_url, backend=settings.notify_backend, database_url=settings.database_url
+    )
 
 
 def settled_orders(session: Any, order_ids: Iterable[int], now: Any = None) -> list[int]:

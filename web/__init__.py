@@ -8,7 +8,7 @@ from flask import Flask
 
 from config import Settings
 from models.db import Database
-from models.notify import LocalNotifier, make_notifier
+from models.notify import LocalNotifier, notifier_for
 
 from . import dbsession
 from .extensions import csrf, login_manager
@@ -41,7 +41,7 @@ def create_app(
     )
     app.extensions["otpinbox.settings"] = settings
     app.extensions["otpinbox.db"] = db or Database.from_settings(settings)
-    app.extensions["otpinbox.notifier"] = notifier or make_notifier(settings.redis_url)
+    app.extensions["otpinbox.notifier"] = notifier or notifier_for(settings)
 
     dbsession.init_app(app)
     login_manager.init_app(app)
