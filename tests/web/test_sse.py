@@ -22,7 +22,10 @@ def read_events(port: int, token: str, path: str, count: int, seconds: float = 1
     events, name = [], None
     deadline = time.monotonic() + seconds
     while len(events) < count and time.monotonic() < deadline:
-        line = response.fp.readline().decode().rstrip("\n")
+        try:
+            line = response.fp.readline().decode().rstrip("\n")
+        except TimeoutError:
+            break  # fewer events than asked for: the caller's assertions say what is missing
         if line.startswith("event: "):
             name = line[7:]
         elif line.startswith("data: ") and name:
@@ -55,7 +58,7 @@ def test_the_account_stream_reports_changes_only(live, key, smtp_server, setting
     _, old, _ = call(live, key, "/api/v1/orders", "POST", {"service": "any"})
     got: list = []
     reader = threading.Thread(
-        target=lambda: got.extend(read_events(live.port, key, "/api/v1/events", 2))
+        target=lambda: got.extend(read_events(live.port, key, "/api/v1/events", 1))
     )
     reader.start()
     time.sleep(0.5)
