@@ -20,6 +20,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    bindparam,
     func,
     insert,
     select,
@@ -94,16 +95,41 @@ def wallet_code(user_id: int) -> str:
 
 def account_id(session: Session, code: str) -> int:
     """The id of a system account or a wallet, created on first use (race-free)."""
-    found = session.scalar(select(LedgerAccount.id).where(LedgerAccount.code == code))
-    if found is not None:
-        return found
-    if code.startswith("wallet:"):
-        values = {"code": code, "user_id": int(code.split(":", 1)[1]), "allow_negative": False}
-    else:
-        values = {"code": code, "allow_negative": SYSTEM_ACCOUNTS[code]}
-    values["balance"] = 0
-    session.execute(_insert_ignore(session).values(**values))
-    return session.scalar(select(LedgerAccount.id).where(LedgerAccount.code == code))  # type: ignore[return-value]
+    return account_ids(session, [code])[code]
+
+
+# Built once: these run several times per delivery on the SMTP hot path.
+_IDS_BY_CODE = select(LedgerAccount.code, LedgerAccount.id).where(
+    LedgerAccount.code.in_(bindparam("codes", expanding=True))
+)
+_AMOUNT = bindparam("amount", type_=BigInteger)
+_accounts = LedgerAccount.__table__.c
+# Core statements on the tables: no ORM bookkeeping for rows no session holds.
+_MOVE = (
+    update(LedgerAccount.__table__)
+    .where(
+        _accounts.id == bindparam("account", type_=Integer),
+        _accounts.allow_negative | (_accounts.balance + _AMOUNT >= 0),
+    )
+    .values(balance=_accounts.balance + _AMOUNT)
+)
+_ADD_ENTRIES = insert(LedgerEntry.__table__)
+
+
+def account_ids(session: Session, codes: Iterable[str]) -> dict[str, int]:
+    """Ids of several accounts in one query, creating the missing ones (race-free)."""
+    wanted = set(codes)
+    found = dict(session.execute(_IDS_BY_CODE, {"codes": list(wanted)}).all())
+    missing = wanted - found.keys()
+    for code in missing:
+        if code.startswith("wallet:"):
+            values = {"code": code, "user_id": int(code.split(":", 1)[1]), "allow_negative": False}
+        else:
+            values = {"code": code, "allow_negative": SYSTEM_ACCOUNTS[code]}
+        session.execute(_insert_ignore(session).values(**values, balance=0))
+    if missing:
+        found.update(session.execute(_IDS_BY_CODE, {"codes": list(missing)}).all())
+    return found
 
 
 def _insert_ignore(session: Session):  # type: ignore[no-untyped-def]
@@ -143,22 +169,16 @@ def post_transaction(
     session.add(txn)
     session.flush()  # the id, and the unique key check, before any balance moves
 
-    resolved = [(account_id(session, code), amount) for code, amount in lines]
+    ids = account_ids(session, (code for code, _ in lines))
+    resolved = [(ids[code], amount) for code, amount in lines]
     # A fixed lock order (by account id) keeps concurrent transactions on PostgreSQL
     # from deadlocking on each other's rows.
     for acct, amount in sorted(resolved):
-        moved = session.execute(
-            update(LedgerAccount)
-            .where(
-                LedgerAccount.id == acct,
-                LedgerAccount.allow_negative | (LedgerAccount.balance + amount >= 0),
-            )
-            .values(balance=LedgerAccount.balance + amount)
-        )
+        moved = session.execute(_MOVE, {"account": acct, "amount": amount})
         if moved.rowcount != 1:
             raise InsufficientFunds()
     session.execute(
-        insert(LedgerEntry),
+        _ADD_ENTRIES,
         [{"transaction_id": txn.id, "account_id": a, "amount": amt} for a, amt in resolved],
     )
     return txn
