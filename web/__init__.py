@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from config import Settings
+from models.base import MAX_ID
 from models.db import Database
 from models.notify import LocalNotifier, notifier_for
 
@@ -20,6 +22,15 @@ APP_CSP = (
 )
 
 
+class IdConverter(IntegerConverter):
+    """``<int:...>`` in every route: a number beyond any BIGINT is no id of ours, so the
+    URL is a 404 at routing instead of an overflow in the database driver (a 500)."""
+
+    def __init__(self, url_map, *args, **kwargs):  # type: ignore[no-untyped-def]
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -28,6 +39,7 @@ def create_app(
 ) -> Flask:
     settings = settings or Settings.from_env()
     app = Flask(__name__)
+    app.url_map.converters["int"] = IdConverter
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SESSION_COOKIE_HTTPONLY=True,

@@ -107,3 +107,18 @@ def test_session_cookie_flags(client, clean_db):
     response = register(client)
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_ids_beyond_any_bigint_are_404_not_500(app, client, clean_db):
+    from models.users import create_user
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    with clean_db.transaction() as session:
+        create_user(session, "boss@example.com", "correct horse", is_admin=True)
+    client.post("/login", data={"email": "boss@example.com", "password": "correct horse"})
+    huge = 10**20
+    assert client.get(f"/orders/{huge}").status_code == 404
+    assert client.get(f"/messages/{huge}").status_code == 404
+    assert client.post(f"/admin/deposits/{huge}/approve").status_code == 404
+    assert client.post(f"/admin/withdrawals/{huge}/pay").status_code == 404
+    assert client.get(f"/orders/{2**63 - 1}").status_code == 404  # the largest id still routes
