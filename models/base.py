@@ -46,11 +46,12 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime()}
 
 
-MAX_ID = 2**63 - 1
+# Every primary key is an INTEGER column: PostgreSQL refuses anything past 2**31 - 1.
+MAX_ID = 2**31 - 1
 
 
 def parse_id(value: object) -> int | None:
-    """A database id from user input, or None: not a number, or beyond any BIGINT."""
+    """A database id from user input, or None: not a number, or beyond any id column."""
     if isinstance(value, bool):
         return None
     try:

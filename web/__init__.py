@@ -23,7 +23,7 @@ APP_CSP = (
 
 
 class IdConverter(IntegerConverter):
-    """``<int:...>`` in every route: a number beyond any BIGINT is no id of ours, so the
+    """``<int:...>`` in every route: a number beyond our INTEGER ids is none of ours, so the
     URL is a 404 at routing instead of an overflow in the database driver (a 500)."""
 
     def __init__(self, url_map, *args, **kwargs):  # type: ignore[no-untyped-def]

@@ -121,4 +121,5 @@ def test_ids_beyond_any_bigint_are_404_not_500(app, client, clean_db):
     assert client.get(f"/messages/{huge}").status_code == 404
     assert client.post(f"/admin/deposits/{huge}/approve").status_code == 404
     assert client.post(f"/admin/withdrawals/{huge}/pay").status_code == 404
-    assert client.get(f"/orders/{2**63 - 1}").status_code == 404  # the largest id still routes
+    assert client.get(f"/orders/{2**31 - 1}").status_code == 404  # the largest id still routes
+    assert client.get(f"/orders/{2**31}").status_code == 404
