@@ -49,7 +49,11 @@ def free_port() -> int:
 
 
 def prepare(url: str, addresses: int) -> list[str]:
-    """Schema (if missing), our domain, a service and live orders; returns their addresses."""
+    """Schema (if missing), our domain, a service and live orders; returns their addresses.
+
+    The service expects mail from example.com, as the benches send it: the first code mail
+    to each address completes its order (settlement included), later ones are stored.
+    """
     from models import Base, catalog, orders, users
     from models.db import Database
 
@@ -58,7 +62,7 @@ def prepare(url: str, addresses: int) -> list[str]:
     with db.transaction() as session:
         catalog.add_domain(session, "otpinbox.test")
         service = f"dur{time.monotonic_ns()}"
-        catalog.add_service(session, service, price=1, window_minutes=600)
+        catalog.add_service(session, service, price=1, window_minutes=600, sender="example.com")
         user = users.create_user(session, f"{service}@example.com", credit=addresses)
         # A completed activation stays live until it expires: later mail is still stored.
         emails = [orders.purchase(session, user, service).email for _ in range(addresses)]

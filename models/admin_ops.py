@@ -78,8 +78,10 @@ def set_suspended(
 
 def adjust_balance(
     session: Session, admin: User, user_id: int, amount: int, reason: str, *, ip: str = ""
-) -> LedgerTransaction:
-    """Credit (positive) or debit (negative) a wallet by hand; never below zero."""
+) -> int:
+    """Credit (positive) or debit (negative) a wallet by hand; never below zero.
+
+    Returns the ledger transaction's id."""
     reason = _reason(reason)
     user = _user(session, user_id)
     if isinstance(amount, bool) or not isinstance(amount, int) or amount == 0:

@@ -114,12 +114,14 @@ _MOVE = (
     .values(balance=_accounts.balance + _AMOUNT)
 )
 _ADD_ENTRIES = insert(LedgerEntry.__table__)
+_ADD_TRANSACTION = insert(LedgerTransaction.__table__).returning(LedgerTransaction.__table__.c.id)
 
 
 def account_ids(session: Session, codes: Iterable[str]) -> dict[str, int]:
     """Ids of several accounts in one query, creating the missing ones (race-free)."""
     wanted = set(codes)
-    found = dict(session.execute(_IDS_BY_CODE, {"codes": list(wanted)}).all())
+    connection = session.connection()
+    found = dict(connection.execute(_IDS_BY_CODE, {"codes": list(wanted)}).all())
     missing = wanted - found.keys()
     for code in missing:
         if code.startswith("wallet:"):
@@ -128,7 +130,7 @@ def account_ids(session: Session, codes: Iterable[str]) -> dict[str, int]:
             values = {"code": code, "allow_negative": SYSTEM_ACCOUNTS[code]}
         session.execute(_insert_ignore(session).values(**values, balance=0))
     if missing:
-        found.update(session.execute(_IDS_BY_CODE, {"codes": list(missing)}).all())
+        found.update(connection.execute(_IDS_BY_CODE, {"codes": list(missing)}).all())
     return found
 
 
@@ -151,9 +153,10 @@ def post_transaction(
     key: str | None = None,
     order_id: int | None = None,
     memo: str = "",
-) -> LedgerTransaction:
+) -> int:
     """Post one balanced transaction: ``entries`` are ``(account code, amount)`` pairs.
 
+    Returns the new transaction's id.
     Raises :class:`UnbalancedTransaction` when the amounts do not sum to zero and
     :class:`InsufficientFunds` when a debit would take an account that may not go
     negative below zero. The caller's unit of work must then roll back: balances
@@ -165,23 +168,27 @@ def post_transaction(
     if any(not isinstance(amount, int) for _, amount in lines):
         raise UnbalancedTransaction("amounts must be integers in minor units")
 
-    txn = LedgerTransaction(kind=kind, key=key, order_id=order_id, memo=memo)
-    session.add(txn)
-    session.flush()  # the id, and the unique key check, before any balance moves
+    session.flush()  # pending ORM changes (the order this is about) go first
+    connection = session.connection()
+    # The unique key is checked here, before any balance moves.
+    txn_id: int = connection.execute(
+        _ADD_TRANSACTION,
+        {"kind": kind, "key": key, "order_id": order_id, "memo": memo, "created_at": utcnow()},
+    ).scalar_one()
 
     ids = account_ids(session, (code for code, _ in lines))
     resolved = [(ids[code], amount) for code, amount in lines]
     # A fixed lock order (by account id) keeps concurrent transactions on PostgreSQL
     # from deadlocking on each other's rows.
     for acct, amount in sorted(resolved):
-        moved = session.execute(_MOVE, {"account": acct, "amount": amount})
+        moved = connection.execute(_MOVE, {"account": acct, "amount": amount})
         if moved.rowcount != 1:
             raise InsufficientFunds()
-    session.execute(
+    connection.execute(
         _ADD_ENTRIES,
-        [{"transaction_id": txn.id, "account_id": a, "amount": amt} for a, amt in resolved],
+        [{"transaction_id": txn_id, "account_id": a, "amount": amt} for a, amt in resolved],
     )
-    return txn
+    return txn_id
 
 
 def balance(session: Session, code: str) -> int:

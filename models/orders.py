@@ -9,9 +9,9 @@ even a bug above could not both refund and complete an order.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import ForeignKey, Integer, String, Text, or_, select, update
+from sqlalchemy import ForeignKey, Integer, String, Text, bindparam, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from .base import Base, parse_id, utcnow
@@ -332,9 +332,39 @@ def cancel(session: Session, user: User, order_id: int | str, now: datetime | No
     return order
 
 
+class OrderRef(Protocol):
+    """What completing needs of an order: an ORM ``Order`` or a plain row both have it."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def price(self) -> int: ...
+
+
+# complete() runs once per code mail: built once, bound at execute time.
+_COMPLETE = (
+    update(Order.__table__)
+    .where(
+        Order.__table__.c.id == bindparam("order_id"),
+        Order.__table__.c.status == WAITING,
+        Order.__table__.c.expires_at > bindparam("now"),
+    )
+    .values(
+        status=COMPLETED,
+        code=bindparam("code"),
+        link=bindparam("link"),
+        value=bindparam("value"),
+        message_id=bindparam("message_id"),
+        completed_at=bindparam("now"),
+        finished_at=bindparam("now"),
+    )
+)
+
+
 def complete(
     session: Session,
-    order: Order,
+    order: OrderRef,
     *,
     message_id: int,
     code: str | None,
@@ -346,19 +376,16 @@ def complete(
 
     Returns False when the order was no longer waiting (canceled or expired first).
     """
-    done = session.execute(
-        update(Order)
-        .where(Order.id == order.id, Order.status == WAITING, Order.expires_at > now)
-        .values(
-            status=COMPLETED,
-            code=code,
-            link=link,
-            value=value,
-            message_id=message_id,
-            completed_at=now,
-            finished_at=now,
-        )
-        .execution_options(synchronize_session=False)
+    done = session.connection().execute(
+        _COMPLETE,
+        {
+            "order_id": order.id,
+            "now": now,
+            "code": code,
+            "link": link,
+            "value": value,
+            "message_id": message_id,
+        },
     )
     if done.rowcount != 1:
         return False

@@ -20,7 +20,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, UniqueConstraint, func, select
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+    bindparam,
+    func,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -38,7 +47,7 @@ from .ledger import (
     post_transaction,
     wallet_code,
 )
-from .orders import ACTIVATION, Order
+from .orders import ACTIVATION, Order, OrderRef
 from .users import ApiKey, User, create_api_key, create_user
 
 MAX_MARKUP = 10_000_000  # minor units; a typo guard, not a business limit
@@ -87,6 +96,12 @@ class ResellerShare(Base):
     reseller_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     base_price: Mapped[int] = mapped_column(BigInteger)  # ours: goes to REVENUE
     markup: Mapped[int] = mapped_column(BigInteger)  # the reseller's
+
+
+# Read at every completion (settle_entries): a plain row, no ORM object.
+_SHARE = select(ResellerShare.reseller_id, ResellerShare.markup).where(
+    ResellerShare.order_id == bindparam("order_id")
+)
 
 
 @dataclass(frozen=True)
@@ -398,9 +413,9 @@ def paid_entries(buyer_id: int, quote: Quote, target: str) -> list[tuple[str, in
     return [*entries, (REVENUE, quote.base_price), (wallet_code(quote.reseller_id), quote.markup)]
 
 
-def settle_entries(session: Session, order: Order) -> list[tuple[str, int]]:
+def settle_entries(session: Session, order: OrderRef) -> list[tuple[str, int]]:
     """Escrow to the earners when an activation completes: REVENUE ours, reseller markup."""
-    share = session.get(ResellerShare, order.id)
+    share = session.connection().execute(_SHARE, {"order_id": order.id}).first()
     if share is None:
         return [(ESCROW, -order.price), (REVENUE, order.price)]
     return [

@@ -30,7 +30,16 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, select, update
+from sqlalchemy import (
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    bindparam,
+    select,
+    update,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .base import Base, parse_id, utcnow
@@ -274,6 +283,17 @@ def _enqueue_for(
     return queued
 
 
+# Asked once per delivered message: a plain prebuilt query, not an ORM load.
+_ANY_ENDPOINT = (
+    select(WebhookEndpoint.id)
+    .where(
+        WebhookEndpoint.user_id.in_(bindparam("user_ids", expanding=True)),
+        WebhookEndpoint.deleted_at.is_(None),
+    )
+    .limit(1)
+)
+
+
 def enqueue_delivery_events(session: Session, delivery: Any) -> int:
     """Queue ``message.received`` and ``order.completed`` for one :class:`mail.Delivery`.
 
@@ -281,6 +301,9 @@ def enqueue_delivery_events(session: Session, delivery: Any) -> int:
     when none of the recipients' owners has a webhook, which is the common case.
     """
     if not delivery.user_ids:
+        return 0
+    connection = session.connection()
+    if connection.execute(_ANY_ENDPOINT, {"user_ids": list(delivery.user_ids)}).first() is None:
         return 0
     endpoints = session.scalars(
         select(WebhookEndpoint).where(
