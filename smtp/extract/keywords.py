@@ -13,6 +13,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from smtp.extract.alternation import by_first_char
+
 # Words that name the code itself. A candidate near one of these is probably the code.
 STRONG: dict[str, tuple[str, ...]] = {
     "en": ("code", "passcode", "one-time", "one time password", "otp", "2fa", "two-factor",
@@ -143,16 +145,17 @@ class KeywordHit:
 def _alternation(words: set[str], lowercase: bool) -> str:
     """One regex for a word list.
 
-    Python's re neither builds a trie nor is fast with IGNORECASE on Unicode, so the fast
-    variant (lowercase=True) matches lowercased text with lowercase literals, behind a
-    lookahead on the possible first characters. The case-sensitive stems (TAN, PIN) are left
-    to _CASE_SENSITIVE_RE in that variant.
+    Python's re is not fast with IGNORECASE on Unicode, so the fast variant (lowercase=True)
+    matches lowercased text with lowercase literals, grouped by first character (see
+    alternation.py); as every alternative then starts with a literal, re also skips ahead in
+    C to the next possible first character. The case-sensitive stems (TAN, PIN) are left to
+    _CASE_SENSITIVE_RE in that variant.
     """
     if lowercase:
         words = words - _CASE_SENSITIVE
-    first = {w[0].lower() for w in words}
-    if not lowercase:
-        first |= {w[0].upper() for w in words} | {"m"}
+        ordered = sorted(words, key=len, reverse=True)
+        return "(?:" + by_first_char(_first_char_first(word) for word in ordered) + ")"
+    first = {w[0].lower() for w in words} | {w[0].upper() for w in words} | {"m"}
     lead = "(?=[" + "".join(re.escape(ch) for ch in sorted(first)) + "])"
     parts = []
     for word in sorted(words, key=len, reverse=True):
@@ -165,6 +168,20 @@ def _alternation(words: set[str], lowercase: bool) -> str:
             body += r"(?![^\W\d_])"
         parts.append(body)
     return lead + "(?:" + "|".join(parts) + ")"
+
+
+def _first_char_first(word: str) -> str:
+    """The pattern for a lowercase word, written to start with its first character.
+
+    The left boundary is checked after that character ("p(?<![^\\W\\d_].)in" rather than
+    "(?<![^\\W\\d_])pin": same matches) so that by_first_char can group the word.
+    """
+    first, rest = re.escape(word[0]), re.escape(word[1:]).replace(r"\ ", r"\s+")
+    if word in _NEEDS_LEFT_BOUNDARY:
+        rest = r"(?<![^\W\d_].)" + rest
+    if word in _NEEDS_RIGHT_BOUNDARY:
+        rest += r"(?![^\W\d_])"
+    return first + rest
 
 
 def _all(table: dict[str, tuple[str, ...]]) -> set[str]:
