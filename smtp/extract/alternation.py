@@ -43,3 +43,49 @@ def _refuse_case_twins(firsts: list[str], flags: int) -> None:
         for other in firsts[index + 1 :]:
             if re.fullmatch(first, other, flags) or re.fullmatch(other, first, flags):
                 raise ValueError(f"first characters {first!r} and {other!r} match each other")
+
+
+class CaselessWords:
+    """An IGNORECASE search for a list of words (regex alternatives), fast on ASCII text.
+
+    IGNORECASE literals are compared one by one at every position, while case-sensitive
+    literal-first alternatives let re skip in C to the next possible first character: on
+    ASCII text, lowercase alternatives matched against text.lower() find exactly what
+    IGNORECASE finds, about ten times faster. Other text, where lower() can change lengths
+    or fold differently from re, gets the IGNORECASE pattern. Either way only the positions
+    of a match are meant to be used (on ASCII text its string is lowercased).
+    """
+
+    def __init__(self, alternatives: Iterable[str]) -> None:
+        alternatives = list(alternatives)
+        self.any_case = re.compile(by_first_char(alternatives, re.I), re.I)
+        self.lowercase_ascii = re.compile(by_first_char(map(_for_lowered_ascii, alternatives)))
+
+    def search(self, text: str, pos: int = 0) -> re.Match[str] | None:
+        if text.isascii():
+            return self.lowercase_ascii.search(text.lower(), pos)
+        return self.any_case.search(text, pos)
+
+
+def _for_lowered_ascii(alternative: str) -> str:
+    """The alternative without IGNORECASE, for lowercased ASCII text.
+
+    Uppercase literals would never match there, so they are refused. A non-ASCII letter that
+    IGNORECASE matches to ASCII letters (ı matches i and I) matches their lowercase too.
+    """
+    if re.search("[A-Z]", re.sub(r"\\.", "", alternative)):
+        raise ValueError(f"{alternative!r} has uppercase literals")
+    pieces = []
+    for char in alternative:
+        twins = [] if char.isascii() else _ascii_twins(char)
+        if not twins:
+            pieces.append(char)
+        elif "[" in alternative:
+            raise ValueError(f"{alternative!r}: {char!r} in a character class")
+        else:
+            pieces.append("(?:" + "|".join([char, *twins]) + ")")
+    return "".join(pieces)
+
+
+def _ascii_twins(char: str) -> list[str]:
+    return [a for a in "abcdefghijklmnopqrstuvwxyz" if re.fullmatch(re.escape(char), a, re.I)]

@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 import re
 
+from smtp.extract.alternation import CaselessWords
+
 _NUM = r"\d{1,3}(?:[ .,'’]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"
 _NUM_REST = (
     r"\d{0,2}(?:[ .,'’]\d{3})+(?:[.,]\d{1,2})?|\d*(?:[.,]\d{1,2})?"  # _NUM past its 1st digit
@@ -168,16 +170,22 @@ _NEAR_DIGITS: list[re.Pattern[str]] = [
     re.compile(r"[vV\d](?<![\w.].)(?:(?<=[vV])\d+|(?<=\d)\d*)(?:[.,]\d+)+(?![\w])"),
 ]
 
-_FOOTER_LINE = re.compile(
-    r"^(?:--\s*$|©|\(c\)\s*\d|copyright|all rights reserved)|unsubscribe|abmelden|désinscri"
-    r"|désabonne|darse de baja|darte de baja|cancelar (?:a )?inscrição|descadastr|отписаться"
-    r"|відписатися|disiscriv|afmelden|uitschrijven|wypisz|abonelikten çık|退订|取消订阅|退訂"
-    r"|配信停止|수신\s?거부|إلغاء الاشتراك|لغو اشتراک|להסרה|avsluta prenumeration|avregistrera"
-    r"|peruuta tilaus|odhlásit|dezabon|leiratkoz|hủy đăng ký|berhenti berlangganan"
-    r"|ยกเลิกการรับ|απεγγραφ|सदस्यता समाप्त|আনসাবস্ক্রাইব|this (?:e-?mail|message) was sent to"
-    r"|you (?:are )?receiv(?:ed|ing) this|all rights reserved",
-    re.I | re.M,
-)
+# A footer starts at a line that opens with a sign-off marker, or at any line that offers to
+# unsubscribe or says why the mail was sent. cut_footer wants the first of either.
+_FOOTER_START = re.compile(r"^(?:--\s*$|©|\(c\)\s*\d|copyright|all rights reserved)", re.I | re.M)
+_FOOTER_WORDS = CaselessWords(
+    (
+        "unsubscribe", "abmelden", "désinscri", "désabonne", "darse de baja", "darte de baja",
+        "cancelar (?:a )?inscrição", "descadastr", "отписаться", "відписатися", "disiscriv",
+        "afmelden", "uitschrijven", "wypisz", "abonelikten çık", "退订", "取消订阅", "退訂",
+        "配信停止", r"수신\s?거부", "إلغاء الاشتراك", "لغو اشتراک", "להסרה",
+        "avsluta prenumeration", "avregistrera", "peruuta tilaus", "odhlásit", "dezabon",
+        "leiratkoz", "hủy đăng ký", "berhenti berlangganan", "ยกเลิกการรับ",
+        "απεγγραφ", "सदस्यता समाप्त", "আনসাবস্ক্রাইব",
+        "this (?:e-?mail|message) was sent to", "you (?:are )?receiv(?:ed|ing) this",
+        "all rights reserved",
+    )
+)  # fmt: skip
 
 
 def _blank(match: re.Match[str]) -> str:
@@ -196,10 +204,16 @@ def cut_footer(text: str) -> str:
         if threshold == 0 or text[threshold - 1] == "\n"
         else _line_end(text, threshold) + 1
     )
-    match = _FOOTER_LINE.search(text, start) if start < len(text) else None
-    if match is None:
+    if start >= len(text):
         return text
-    line_start = text.rfind("\n", 0, match.start()) + 1
+    found = [
+        m.start()
+        for m in (_FOOTER_START.search(text, start), _FOOTER_WORDS.search(text, start))
+        if m
+    ]
+    if not found:
+        return text
+    line_start = text.rfind("\n", 0, min(found)) + 1
     return text[:line_start] + _blank_str(text[line_start:])
 
 
