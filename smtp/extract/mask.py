@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 
-from smtp.extract.alternation import CaselessWords
+from smtp.extract.alternation import CaselessWords, by_first_char
 
 _NUM = r"\d{1,3}(?:[ .,'’]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"
 _NUM_REST = (
@@ -26,15 +26,19 @@ _CURRENCY_AFTER = (
     r"|UAH|TRY|PLN|CZK|HUF|RON|SEK|NOK|DKK|CHF|BRL|MXN|IDR|VND|THB|KRW|ILS|AED|SAR|IRR|BDT|TL"
     r"|euros?|dollars?|pesos?|reais|rupees?|rubles?)(?![A-Za-z])"
 )
-_MONTH = (
-    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mär|mai|okt|dez|janv|févr|avr|juil"
+_MONTH_NAMES = (
+    r"jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mär|mai|okt|dez|janv|févr|avr|juil"
     r"|août|déc|ene|abr|ago|dic|fev|set|out|gen|mag|giu|lug|ott|mei|maa|sty|lut|kwi|maj|cze|lip"
     r"|sie|wrz|paź|lis|gru|oca|şub|nis|haz|tem|ağu|eyl|eki|kas|ara|янв|фев|мар|апр|мая|июн|июл"
     r"|авг|сен|окт|ноя|дек|січ|лют|бер|кві|тра|чер|лип|сер|вер|жов|лис|гру|tammi|helmi|maalis"
     r"|huhti|touko|kesä|heinä|elo|syys|loka|marras|joulu|ian|ιαν|φεβ|μαρ|απρ|μαΐ|ιουν|ιουλ|αυγ"
     r"|σεπ|οκτ|νοε|δεκ|led|úno|bře|dub|kvě|čvn|čvc|srp|zář|říj|lis|pro|febr|márc|ápr|máj|jún"
-    r"|júl|szept|január|február)[^\W\d_]*\.?"
+    r"|júl|szept|január|február"
 )
+# Month names are all letters, so a month followed by a number (all the mask needs) starts
+# where a word is followed by space and a digit: checking that first skips most words.
+_MONTH_THEN_NUMBER = r"(?=[^\W\d_]+\.?,?\s+\d)"
+_MONTH = rf"(?:{by_first_char(_MONTH_NAMES.split('|'), re.I)})[^\W\d_]*\.?"
 
 # Labels that introduce an identifier that is not a code: orders, invoices, tickets, bookings,
 # shipments, accounts. The identifier right after the label (and only it) is blanked.
@@ -67,12 +71,20 @@ _ID_LABELS_OTHER = (
     r"|取引|お問い合わせ番号|会員番号|受付番号|주문번호|주문|송장|운송장|예약번호|거래|청구서"
     r"|회원번호|계좌|παραγγελία[ς]?|τιμολόγιο|κράτηση[ς]?|αποστολή[ς]?"
 )
+
+
+def _grouped(alternatives: str) -> str:
+    """An IGNORECASE ``a|b|c`` word list, grouped by first character (alternation.py)."""
+    return by_first_char(alternatives.split("|"), re.I)
+
+
 _NUMBER_WORD = (
     r"(?:number|num|no|nr|id|número|numéro|nummer|numer|numero|numara|номер|nomor|số|číslo"
     r"|szám|număr|αριθμός|รหัส|번호|番号|号|號|رقم|شماره|מספר|č|čís)[^\W\d_]*"
 )
 _ID_LABEL = re.compile(
-    rf"(?=[^\W\d_])(?:(?<![^\W\d_])(?:{_ID_LABELS_LATIN})(?![^\W\d_])|{_ID_LABELS_OTHER})"
+    rf"(?=[^\W\d_])(?:(?<![^\W\d_])(?:{_grouped(_ID_LABELS_LATIN)})(?![^\W\d_])"
+    rf"|{_grouped(_ID_LABELS_OTHER)})"
     rf"(?:\s*(?:{_NUMBER_WORD})\.?)?\s*(?:[:#№]|n[°º]|\(|-)?\s*(?:#\s*)?"
     r"(?P<id>(?=[A-Za-z-]{0,6}\d)[A-Za-z0-9][A-Za-z0-9-]{2,30}(?:[ ]\d{3,6}){0,3})",
     re.I,
@@ -157,8 +169,8 @@ _NEAR_DIGITS: list[re.Pattern[str]] = [
     ),
     re.compile(
         rf"(?<!\d)\d{{1,2}}(?:st|nd|rd|th|er|º|\.)?\s*(?=[^\W\d_])(?:de\s+)?{_MONTH}(?:,?\s*(?:de\s+)?\d{{4}})?"
-        rf"|(?<![^\W\d_])(?=[^\W\d_]){_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?"
-        rf"|(?<![^\W\d_])(?=[^\W\d_]){_MONTH},?\s+\d{{4}}",
+        rf"|(?<![^\W\d_]){_MONTH_THEN_NUMBER}{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?"
+        rf"|(?<![^\W\d_]){_MONTH_THEN_NUMBER}{_MONTH},?\s+\d{{4}}",
         re.I,
     ),
     re.compile(
