@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from smtp.extract.alternation import by_first_char
+from smtp.extract.alternation import CaselessWords, by_first_char
 
 # Words that name the code itself. A candidate near one of these is probably the code.
 STRONG: dict[str, tuple[str, ...]] = {
@@ -113,13 +113,22 @@ NOT_AN_OTP = (
 
 # A code keyword in a sentence about discounts names a promo code, whatever the wording
 # ("30% de descuento con el código VERANO24").
-_PROMO_CONTEXT = re.compile(
-    r"discount|descuento|desconto|rabatt|promo|sconto|réduction|remise|скидк|знижк|kupon|coupon"
-    r"|voucher|gutschein|cupón|cupom|indirim|zniżk|korting|\d\s?% off|\bsale\b|checkout|خصم"
-    r"|تخفیف|הנחה|छूट|ছাড়|diskon|giảm giá|ส่วนลด|优惠|優惠|折扣|割引|クーポン|할인|쿠폰|alennus"
-    r"|έκπτωση|sleva|reducere|kedvezmény",
-    re.I,
-)
+_PROMO_WORDS = CaselessWords(
+    (
+        "discount", "descuento", "desconto", "rabatt", "promo", "sconto", "réduction", "remise",
+        "скидк", "знижк", "kupon", "coupon", "voucher", "gutschein", "cupón", "cupom",
+        "indirim", "zniżk", "korting", r"s(?<!\w.)ale\b", "checkout", "خصم", "تخفیف", "הנחה",
+        "छूट", "ছাড়", "diskon", "giảm giá", "ส่วนลด", "优惠", "優惠", "折扣", "割引", "クーポン",
+        "할인", "쿠폰", "alennus", "έκπτωση", "sleva", "reducere", "kedvezmény",
+    )
+)  # fmt: skip
+_PROMO_PRICE = re.compile(r"\d\s?% off", re.I)
+
+
+def _is_promo_context(text: str) -> bool:
+    # "s(?<!\w.)ale\b" is "\bsale\b" written to start with its first letter (alternation.py).
+    return bool(_PROMO_WORDS.search(text) or _PROMO_PRICE.search(text))
+
 
 # Stems that are too short to match as substrings of arbitrary words.
 _NEEDS_LEFT_BOUNDARY = frozenset(
@@ -237,7 +246,7 @@ def find_keywords(text: str, anti: list[tuple[int, int]] | None = None) -> list[
         line_start = text.rfind("\n", floor, start) + 1 or floor
         line_end = text.find("\n", end, ceiling)
         context = text[max(line_start, floor) : ceiling if line_end < 0 else line_end]
-        return not _PROMO_CONTEXT.search(context)
+        return not _is_promo_context(context)
 
     hits = [
         KeywordHit(m.start(), m.end(), m.group(0).lower(), True)
