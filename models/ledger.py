@@ -10,6 +10,7 @@ purchases can never both spend the same money, and a CHECK constraint backs it u
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import (
@@ -114,7 +115,10 @@ _MOVE = (
     .values(balance=_accounts.balance + _AMOUNT)
 )
 _ADD_ENTRIES = insert(LedgerEntry.__table__)
-_ADD_TRANSACTION = insert(LedgerTransaction.__table__).returning(LedgerTransaction.__table__.c.id)
+# Several transactions in one multi-row INSERT; ids come back in parameter order.
+_ADD_TRANSACTIONS = insert(LedgerTransaction.__table__).returning(
+    LedgerTransaction.__table__.c.id, sort_by_parameter_order=True
+)
 
 
 def account_ids(session: Session, codes: Iterable[str]) -> dict[str, int]:
@@ -145,6 +149,16 @@ def _insert_ignore(session: Session):  # type: ignore[no-untyped-def]
     return sqlite_insert(LedgerAccount).on_conflict_do_nothing(index_elements=["code"])
 
 
+@dataclass(frozen=True)
+class Posting:
+    """One balanced transaction to post: ``(account code, amount)`` entries and its key."""
+
+    entries: Sequence[tuple[str, int]]
+    key: str | None = None
+    order_id: int | None = None
+    memo: str = ""
+
+
 def post_transaction(
     session: Session,
     kind: str,
@@ -156,39 +170,76 @@ def post_transaction(
 ) -> int:
     """Post one balanced transaction: ``entries`` are ``(account code, amount)`` pairs.
 
-    Returns the new transaction's id.
-    Raises :class:`UnbalancedTransaction` when the amounts do not sum to zero and
-    :class:`InsufficientFunds` when a debit would take an account that may not go
-    negative below zero. The caller's unit of work must then roll back: balances
-    touched before the failing entry are only undone by that rollback.
+    Returns the new transaction's id. Raises :class:`UnbalancedTransaction` when the
+    amounts do not sum to zero and :class:`InsufficientFunds` when a debit would take an
+    account that may not go negative below zero. The caller's unit of work must then roll
+    back: balances touched before the failing entry are only undone by that rollback.
     """
-    lines: Sequence[tuple[str, int]] = [(code, int(amount)) for code, amount in entries if amount]
-    if not lines or sum(amount for _, amount in lines) != 0:
-        raise UnbalancedTransaction(f"entries {lines!r} do not balance")
-    if any(not isinstance(amount, int) for _, amount in lines):
-        raise UnbalancedTransaction("amounts must be integers in minor units")
+    posting = Posting(list(entries), key=key, order_id=order_id, memo=memo)
+    return post_transactions(session, kind, [posting])[0]
 
+
+def post_transactions(session: Session, kind: str, postings: Sequence[Posting]) -> list[int]:
+    """Post several balanced transactions of one kind at once; returns their ids in order.
+
+    The SMTP daemon settles a whole batch of completed orders this way: one multi-row
+    INSERT for the transactions and one for the entries, and each account's balance moved
+    once by the net amount of the batch. Each transaction balances on its own and keeps
+    its unique key, so exactly-once holds per transaction as with :func:`post_transaction`.
+    The checks are those of :func:`post_transaction`; an account that may not go negative
+    is checked against its net movement, all in the caller's one unit of work.
+    """
+    checked = [_balanced_lines(posting.entries) for posting in postings]
+    if not postings:
+        return []
     session.flush()  # pending ORM changes (the order this is about) go first
     connection = session.connection()
-    # The unique key is checked here, before any balance moves.
-    txn_id: int = connection.execute(
-        _ADD_TRANSACTION,
-        {"kind": kind, "key": key, "order_id": order_id, "memo": memo, "created_at": utcnow()},
-    ).scalar_one()
-
-    ids = account_ids(session, (code for code, _ in lines))
-    resolved = [(ids[code], amount) for code, amount in lines]
+    created_at = utcnow()
+    # The unique keys are checked here, before any balance moves.
+    txn_ids: list[int] = list(
+        connection.execute(
+            _ADD_TRANSACTIONS,
+            [
+                {
+                    "kind": kind,
+                    "key": posting.key,
+                    "order_id": posting.order_id,
+                    "memo": posting.memo,
+                    "created_at": created_at,
+                }
+                for posting in postings
+            ],
+        ).scalars()
+    )
+    ids = account_ids(session, {code for lines in checked for code, _ in lines})
+    net: dict[int, int] = {}
+    for lines in checked:
+        for code, amount in lines:
+            net[ids[code]] = net.get(ids[code], 0) + amount
     # A fixed lock order (by account id) keeps concurrent transactions on PostgreSQL
     # from deadlocking on each other's rows.
-    for acct, amount in sorted(resolved):
-        moved = connection.execute(_MOVE, {"account": acct, "amount": amount})
-        if moved.rowcount != 1:
+    for acct, amount in sorted(net.items()):
+        if amount and connection.execute(_MOVE, {"account": acct, "amount": amount}).rowcount != 1:
             raise InsufficientFunds()
     connection.execute(
         _ADD_ENTRIES,
-        [{"transaction_id": txn_id, "account_id": a, "amount": amt} for a, amt in resolved],
+        [
+            {"transaction_id": txn_id, "account_id": ids[code], "amount": amount}
+            for txn_id, lines in zip(txn_ids, checked, strict=True)
+            for code, amount in lines
+        ],
     )
-    return txn_id
+    return txn_ids
+
+
+def _balanced_lines(entries: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
+    """The non-zero entries, checked: integers in minor units that sum to zero."""
+    lines = [(code, amount) for code, amount in entries if amount]
+    if any(isinstance(amount, bool) or not isinstance(amount, int) for _, amount in lines):
+        raise UnbalancedTransaction("amounts must be integers in minor units")
+    if not lines or sum(amount for _, amount in lines) != 0:
+        raise UnbalancedTransaction(f"entries {lines!r} do not balance")
+    return lines
 
 
 def balance(session: Session, code: str) -> int:

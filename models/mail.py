@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -19,13 +20,22 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Session, deferred, mapped_column, relationship
 
 from .base import Base, parse_id, utcnow
 from .catalog import Address, Domain, Service
 from .errors import NotFound
 from .matching import Filters, answer_value, sender_matches, subject_matches
-from .orders import ACTIVATION, RENTAL, WAITING, Order, complete, live_order_clause
+from .orders import (
+    ACTIVATION,
+    RENTAL,
+    WAITING,
+    Completion,
+    Order,
+    complete_many,
+    live_order_clause,
+)
 from .users import User
 from .webhooks import enqueue_delivery_events
 
@@ -88,16 +98,28 @@ class Attachment(Base):
     message: Mapped[Message] = relationship(back_populates="attachments")
 
 
-# deliver() runs once per received mail: prebuilt Core INSERTs with parameters at execute time
-# cost a fraction of ORM objects (unit-of-work flush) or of .values() with literal values.
-_INSERT_RAW = insert(RawMessage.__table__).returning(RawMessage.__table__.c.id)
-_INSERT_MESSAGE = insert(Message.__table__).returning(Message.__table__.c.id)
+# deliver_many() runs once per batch of received mail: prebuilt Core statements with
+# parameters at execute time cost a fraction of ORM objects (unit-of-work flush), and the
+# multi-row INSERTs store a whole batch in one statement per table.
+_raw_table = RawMessage.__table__
+_message_table = Message.__table__
+_INSERT_RAWS = insert(_raw_table).returning(_raw_table.c.id, sort_by_parameter_order=True)
+_INSERT_MESSAGES = insert(_message_table).returning(
+    _message_table.c.id, sort_by_parameter_order=True
+)
 _INSERT_ATTACHMENT = insert(Attachment.__table__)
-# Everything deliver() needs to decide and complete, as plain rows: loading ORM orders (with
-# their joined service and address) was the largest share of a delivery.
+# models.catalog.find_address for many addresses at once, as plain columns.
+_ADDRESSES = (
+    select(Address.id, Address.user_id, Address.local_part, Domain.name.label("domain"))
+    .join(Domain, Domain.id == Address.domain_id)
+    .where(Address.local_part.in_(bindparam("locals", expanding=True)))
+)
+# Everything deliver_many() needs to decide and complete, as plain rows: loading ORM orders
+# (with their joined service and address) was the largest share of a delivery.
 _LIVE_ORDERS = (
     select(
         Order.id,
+        Order.address_id,
         Order.kind,
         Order.status,
         Order.price,
@@ -109,7 +131,10 @@ _LIVE_ORDERS = (
         Service.subject_pattern,
     )
     .join(Service, Service.id == Order.service_id)
-    .where(Order.address_id == bindparam("address_id"), live_order_clause(bindparam("now")))
+    .where(
+        Order.address_id.in_(bindparam("address_ids", expanding=True)),
+        live_order_clause(bindparam("now")),
+    )
     .order_by(Order.id.desc())
 )
 _SET_ORDER_VALUE = (
@@ -118,15 +143,9 @@ _SET_ORDER_VALUE = (
     .values(code=bindparam("code"), link=bindparam("link"), value=bindparam("value"))
 )
 _MARK_MATCHED = (
-    update(Message.__table__)
-    .where(Message.__table__.c.id == bindparam("message_id"))
+    update(_message_table)
+    .where(_message_table.c.id == bindparam("message_id"))
     .values(matched=True)
-)
-# models.catalog.find_address as plain columns (the same lookup, without an ORM object).
-_ADDRESS = (
-    select(Address.id, Address.user_id)
-    .join(Domain, Domain.id == Address.domain_id)
-    .where(Address.local_part == bindparam("local"), Domain.name == bindparam("domain"))
 )
 
 # accepts_mail() runs at every RCPT: prebuilt, it costs a third of the ORM query it replaced.
@@ -202,74 +221,130 @@ def deliver(session: Session, inbound: InboundMessage, now: datetime | None = No
     is attached to the newest one; a waiting activation whose filters the message passes
     and for which a value (regex match, else code, else link) is found is completed.
     """
+    return deliver_many(session, [inbound], now)[0]
+
+
+@dataclass(frozen=True)
+class _Copy:
+    """One message as one recipient address gets it, decided before anything is stored."""
+
+    delivery: Delivery
+    inbound: InboundMessage
+    rcpt: str
+    address: Row[Any]
+    order: Row[Any] | None  # the live order it is attached to
+    value: str | None  # what it answers for that order, if it completes it
+
+
+def deliver_many(
+    session: Session, inbounds: Sequence[InboundMessage], now: datetime | None = None
+) -> list[Delivery]:
+    """:func:`deliver` for a batch of messages, with the same outcome as one by one in order.
+
+    The SMTP daemon's group commit stores a batch this way: a handful of statements per
+    batch instead of a dozen per message. A message that answers a waiting activation
+    completes it; a later message of the same batch to that address goes to the next
+    waiting order, or is attached to the completed one, as it would one by one.
+    Completion stays a conditional UPDATE per order: an order canceled meanwhile is not
+    completed, and its message is stored unmatched.
+    """
+    if not inbounds:
+        return []
     now = now or utcnow()
-    raw_id: int = (
-        session.connection()
-        .execute(
-            _INSERT_RAW,
+    connection = session.connection()
+    raw_ids = connection.execute(
+        _INSERT_RAWS,
+        [
             {
                 "mail_from": inbound.mail_from[:512],
                 "peer": inbound.peer[:128],
                 "size": len(inbound.raw),
                 "data": inbound.raw,
                 "received_at": now,
-            },
-        )
-        .scalar_one()
-    )
-    result = Delivery(raw_id=raw_id)
-    for rcpt in dict.fromkeys(r.strip().lower() for r in inbound.rcpt_tos):
-        local, _, domain = rcpt.rpartition("@")
-        connection = session.connection()
-        address = connection.execute(_ADDRESS, {"local": local, "domain": domain}).first()
-        if address is None:
+            }
+            for inbound in inbounds
+        ],
+    ).scalars()
+    deliveries = [Delivery(raw_id=raw_id) for raw_id in raw_ids]
+    copies = _decide(connection, deliveries, inbounds, now)
+    message_ids = _store_messages(connection, copies, now)
+
+    completions: list[Completion] = []
+    for copy, message_id in zip(copies, message_ids, strict=True):
+        copy.delivery.message_ids.append(message_id)
+        copy.delivery.user_ids.add(copy.address.user_id)
+        if copy.order is None:
             continue
-        live = connection.execute(_LIVE_ORDERS, {"address_id": address.id, "now": now}).all()
-        waiting = [row for row in live if row.kind == ACTIVATION and row.status == WAITING]
-        chosen = waiting[0] if waiting else (live[0] if live else None)
-        rental = chosen is not None and chosen.kind == RENTAL
-        message_id = _store_message(
-            session,
-            inbound,
-            raw_id,
-            address.id,
-            rcpt,
-            chosen.id if chosen else None,
-            now,
-            matched=rental,
-        )
-        result.message_ids.append(message_id)
-        result.user_ids.add(address.user_id)
-        if chosen is None:
-            continue
-        result.touched_order_ids.append(chosen.id)
-        if rental:
-            if inbound.code or inbound.link:
-                connection.execute(
-                    _SET_ORDER_VALUE,
-                    {
-                        "order_id": chosen.id,
-                        "code": inbound.code,
-                        "link": inbound.link,
-                        "value": inbound.code or inbound.link,
-                    },
-                )
-        elif chosen.status == WAITING:
-            value = _answer(chosen, inbound)
-            if value and complete(
-                session,
-                chosen,
-                message_id=message_id,
-                code=inbound.code,
-                link=inbound.link,
-                value=value,
-                now=now,
-            ):
-                connection.execute(_MARK_MATCHED, {"message_id": message_id})
-                result.completed_order_ids.append(chosen.id)
+        copy.delivery.touched_order_ids.append(copy.order.id)
+        if copy.order.kind == RENTAL and (copy.inbound.code or copy.inbound.link):
+            connection.execute(
+                _SET_ORDER_VALUE,
+                {
+                    "order_id": copy.order.id,
+                    "code": copy.inbound.code,
+                    "link": copy.inbound.link,
+                    "value": copy.inbound.code or copy.inbound.link,
+                },
+            )
+        if copy.value is not None:
+            inbound = copy.inbound
+            completions.append(
+                Completion(copy.order, message_id, inbound.code, inbound.link, copy.value)
+            )
+    completed = {order.id for order in complete_many(session, completions, now=now)}
+    if completed:
+        answered = [c for c in completions if c.order.id in completed]
+        connection.execute(_MARK_MATCHED, [{"message_id": c.message_id} for c in answered])
+        for copy in copies:
+            if copy.value is not None and copy.order is not None and copy.order.id in completed:
+                copy.delivery.completed_order_ids.append(copy.order.id)
     session.flush()
-    enqueue_delivery_events(session, result)  # same transaction as the delivery
-    return result
+    enqueue_delivery_events(session, deliveries)  # same transaction as the delivery
+    return deliveries
+
+
+def _decide(
+    connection: Connection,
+    deliveries: list[Delivery],
+    inbounds: Sequence[InboundMessage],
+    now: datetime,
+) -> list[_Copy]:
+    """Which address and order each message goes to, and which orders it completes."""
+    recipients = [
+        list(dict.fromkeys(rcpt.strip().lower() for rcpt in inbound.rcpt_tos))
+        for inbound in inbounds
+    ]
+    wanted = {rcpt.rpartition("@")[::2] for rcpts in recipients for rcpt in rcpts}
+    addresses = {
+        (row.local_part, row.domain): row
+        for row in connection.execute(_ADDRESSES, {"locals": [local for local, _ in wanted]})
+        if (row.local_part, row.domain) in wanted
+    }
+    live: dict[int, list[Row[Any]]] = {}
+    if addresses:
+        address_ids = [row.id for row in addresses.values()]
+        for order in connection.execute(_LIVE_ORDERS, {"address_ids": address_ids, "now": now}):
+            live.setdefault(order.address_id, []).append(order)  # newest first
+    answered: set[int] = set()  # orders completed by an earlier message of this batch
+    copies = []
+    for delivery, inbound, rcpts in zip(deliveries, inbounds, recipients, strict=True):
+        for rcpt in rcpts:
+            address = addresses.get(rcpt.rpartition("@")[::2])
+            if address is None:
+                continue
+            orders = live.get(address.id, [])
+            waiting = [
+                order
+                for order in orders
+                if order.kind == ACTIVATION and order.status == WAITING and order.id not in answered
+            ]
+            chosen = waiting[0] if waiting else (orders[0] if orders else None)
+            # An empty regex match answers nothing, as no match at all.
+            value = (_answer(chosen, inbound) or None) if waiting else None
+            if value is not None and chosen is not None:
+                answered.add(chosen.id)
+            copies.append(_Copy(delivery, inbound, rcpt, address, chosen, value))
+    return copies
 
 
 def _answer(order: Row[Any], inbound: InboundMessage) -> str | None:
@@ -289,59 +364,53 @@ def _answer(order: Row[Any], inbound: InboundMessage) -> str | None:
     )
 
 
-def _store_message(
-    session: Session,
-    inbound: InboundMessage,
-    raw_id: int,
-    address_id: int,
-    rcpt: str,
-    order_id: int | None,
-    now: datetime,
-    *,
-    matched: bool,
-) -> int:
-    message_id: int = (
-        session.connection()
-        .execute(
-            _INSERT_MESSAGE,
-            {
-                "raw_id": raw_id,
-                "address_id": address_id,
-                "order_id": order_id,
-                "rcpt_to": rcpt[:320],
-                "mail_from": inbound.mail_from[:512],
-                "from_header": inbound.from_header,
-                "to_header": inbound.to_header,
-                "subject": inbound.subject,
-                "message_id_header": inbound.message_id_header,
-                "text": inbound.text,
-                "html": inbound.html,
-                "headers": inbound.headers,
-                "code": inbound.code,
-                "link": inbound.link,
-                "parse_error": inbound.parse_error,
-                "matched": matched,
-                "size": len(inbound.raw),
-                "received_at": now,
-            },
-        )
-        .scalar_one()
-    )
-    if inbound.attachments:
-        session.connection().execute(
-            _INSERT_ATTACHMENT,
+def _store_messages(connection: Connection, copies: list[_Copy], now: datetime) -> list[int]:
+    """Insert the messages (and their attachments); their ids, in the order of ``copies``."""
+    if not copies:
+        return []
+    message_ids = list(
+        connection.execute(
+            _INSERT_MESSAGES,
             [
                 {
-                    "message_id": message_id,
-                    "filename": part.filename[:255],
-                    "content_type": part.content_type[:255],
-                    "size": len(part.content),
-                    "content": part.content,
+                    "raw_id": copy.delivery.raw_id,
+                    "address_id": copy.address.id,
+                    "order_id": copy.order.id if copy.order is not None else None,
+                    "rcpt_to": copy.rcpt[:320],
+                    "mail_from": copy.inbound.mail_from[:512],
+                    "from_header": copy.inbound.from_header,
+                    "to_header": copy.inbound.to_header,
+                    "subject": copy.inbound.subject,
+                    "message_id_header": copy.inbound.message_id_header,
+                    "text": copy.inbound.text,
+                    "html": copy.inbound.html,
+                    "headers": copy.inbound.headers,
+                    "code": copy.inbound.code,
+                    "link": copy.inbound.link,
+                    "parse_error": copy.inbound.parse_error,
+                    # Rentals keep every message; an activation's is matched once it completes.
+                    "matched": copy.order is not None and copy.order.kind == RENTAL,
+                    "size": len(copy.inbound.raw),
+                    "received_at": now,
                 }
-                for part in inbound.attachments
+                for copy in copies
             ],
-        )
-    return message_id
+        ).scalars()
+    )
+    attachments = [
+        {
+            "message_id": message_id,
+            "filename": part.filename[:255],
+            "content_type": part.content_type[:255],
+            "size": len(part.content),
+            "content": part.content,
+        }
+        for copy, message_id in zip(copies, message_ids, strict=True)
+        for part in copy.inbound.attachments
+    ]
+    if attachments:
+        connection.execute(_INSERT_ATTACHMENT, attachments)
+    return message_ids
 
 
 def messages_for_order(session: Session, order: Order) -> list[Message]:

@@ -8,6 +8,8 @@ even a bug above could not both refund and complete an order.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -24,7 +26,7 @@ from .errors import (
     RentalNotActive,
     ReorderNotPossible,
 )
-from .ledger import ESCROW, REVENUE, post_transaction, wallet_code
+from .ledger import ESCROW, REVENUE, Posting, post_transaction, post_transactions, wallet_code
 from .users import User
 
 ACTIVATION = "activation"
@@ -362,6 +364,17 @@ _COMPLETE = (
 )
 
 
+@dataclass(frozen=True)
+class Completion:
+    """A waiting activation and the message that answers it, with what the customer gets."""
+
+    order: OrderRef
+    message_id: int
+    code: str | None
+    link: str | None
+    value: str
+
+
 def complete(
     session: Session,
     order: OrderRef,
@@ -376,30 +389,46 @@ def complete(
 
     Returns False when the order was no longer waiting (canceled or expired first).
     """
-    done = session.connection().execute(
-        _COMPLETE,
-        {
-            "order_id": order.id,
-            "now": now,
-            "code": code,
-            "link": link,
-            "value": value,
-            "message_id": message_id,
-        },
-    )
-    if done.rowcount != 1:
-        return False
-    if order.price:
+    answered = Completion(order, message_id, code, link, value)
+    return bool(complete_many(session, [answered], now=now))
+
+
+def complete_many(
+    session: Session, completions: Sequence[Completion], *, now: datetime
+) -> list[OrderRef]:
+    """:func:`complete` for several orders; returns the orders it completed.
+
+    Each order is completed by its own conditional UPDATE (an order that was canceled or
+    expired first stays as it is); the prices of those completed are settled together.
+    """
+    connection = session.connection()
+    done = [
+        answered.order
+        for answered in completions
+        if connection.execute(
+            _COMPLETE,
+            {
+                "order_id": answered.order.id,
+                "now": now,
+                "code": answered.code,
+                "link": answered.link,
+                "value": answered.value,
+                "message_id": answered.message_id,
+            },
+        ).rowcount
+        == 1
+    ]
+    paid = [order for order in done if order.price]
+    if paid:
         from .resellers import settle_entries  # a sub-account's markup goes to its reseller
 
-        post_transaction(
-            session,
-            "settle",
-            settle_entries(session, order),
-            key=f"settle:{order.id}",
-            order_id=order.id,
-        )
-    return True
+        entries = settle_entries(session, paid)
+        postings = [
+            Posting(entries[order.id], key=f"settle:{order.id}", order_id=order.id)
+            for order in paid
+        ]
+        post_transactions(session, "settle", postings)
+    return done
 
 
 def reorder(

@@ -17,6 +17,7 @@ logins, API keys and purchases check.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -99,8 +100,8 @@ class ResellerShare(Base):
 
 
 # Read at every completion (settle_entries): a plain row, no ORM object.
-_SHARE = select(ResellerShare.reseller_id, ResellerShare.markup).where(
-    ResellerShare.order_id == bindparam("order_id")
+_SHARES = select(ResellerShare.order_id, ResellerShare.reseller_id, ResellerShare.markup).where(
+    ResellerShare.order_id.in_(bindparam("order_ids", expanding=True))
 )
 
 
@@ -413,16 +414,31 @@ def paid_entries(buyer_id: int, quote: Quote, target: str) -> list[tuple[str, in
     return [*entries, (REVENUE, quote.base_price), (wallet_code(quote.reseller_id), quote.markup)]
 
 
-def settle_entries(session: Session, order: OrderRef) -> list[tuple[str, int]]:
-    """Escrow to the earners when an activation completes: REVENUE ours, reseller markup."""
-    share = session.connection().execute(_SHARE, {"order_id": order.id}).first()
-    if share is None:
-        return [(ESCROW, -order.price), (REVENUE, order.price)]
-    return [
-        (ESCROW, -order.price),
-        (REVENUE, order.price - share.markup),
-        (wallet_code(share.reseller_id), share.markup),
-    ]
+def settle_entries(
+    session: Session, orders: Sequence[OrderRef]
+) -> dict[int, list[tuple[str, int]]]:
+    """Escrow to the earners when activations complete: REVENUE ours, reseller markup.
+
+    One query for the whole batch, keyed by order id.
+    """
+    shares = {
+        row.order_id: row
+        for row in session.connection().execute(
+            _SHARES, {"order_ids": [order.id for order in orders]}
+        )
+    }
+    entries: dict[int, list[tuple[str, int]]] = {}
+    for order in orders:
+        share = shares.get(order.id)
+        if share is None:
+            entries[order.id] = [(ESCROW, -order.price), (REVENUE, order.price)]
+            continue
+        entries[order.id] = [
+            (ESCROW, -order.price),
+            (REVENUE, order.price - share.markup),
+            (wallet_code(share.reseller_id), share.markup),
+        ]
+    return entries
 
 
 # ---- what the reseller sees -------------------------------------------------------------

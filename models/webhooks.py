@@ -24,7 +24,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -294,16 +294,23 @@ _ANY_ENDPOINT = (
 )
 
 
-def enqueue_delivery_events(session: Session, delivery: Any) -> int:
-    """Queue ``message.received`` and ``order.completed`` for one :class:`mail.Delivery`.
+def enqueue_delivery_events(session: Session, deliveries: Sequence[Any]) -> int:
+    """Queue ``message.received`` and ``order.completed`` for :class:`mail.Delivery` objects.
 
-    Called by ``models.mail.deliver`` inside its transaction. Costs one indexed query
-    when none of the recipients' owners has a webhook, which is the common case.
+    Called by ``models.mail.deliver_many`` inside its transaction. Costs one indexed query
+    per batch when none of the recipients' owners has a webhook, which is the common case.
     """
-    if not delivery.user_ids:
+    user_ids = {user_id for delivery in deliveries for user_id in delivery.user_ids}
+    if not user_ids:
         return 0
     connection = session.connection()
-    if connection.execute(_ANY_ENDPOINT, {"user_ids": list(delivery.user_ids)}).first() is None:
+    if connection.execute(_ANY_ENDPOINT, {"user_ids": list(user_ids)}).first() is None:
+        return 0
+    return sum(_enqueue_for_delivery(session, delivery) for delivery in deliveries)
+
+
+def _enqueue_for_delivery(session: Session, delivery: Any) -> int:
+    if not delivery.user_ids:
         return 0
     endpoints = session.scalars(
         select(WebhookEndpoint).where(

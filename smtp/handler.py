@@ -54,10 +54,15 @@ class OtpHandler:
         self.committer = GroupCommitter(db, max_batch=batch_max, after_commit=self._notify)
         # Parsing is CPU work; two threads keep the event loop free without GIL thrash.
         self._parsers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="smtp-parse")
+        # RCPT checks are short reads. Few threads, each keeping its pooled connection:
+        # asyncio's default executor (cores + 4 threads) outgrew the SQLite pool, and
+        # every connection beyond it was closed and reopened (PRAGMAs and all) per check.
+        self._readers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="smtp-rcpt")
 
     def close(self) -> None:
         self.committer.close()
         self._parsers.shutdown(wait=True)
+        self._readers.shutdown(wait=True)
 
     async def handle_EHLO(
         self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
@@ -80,7 +85,8 @@ class OtpHandler:
         if self.max_recipients and len(envelope.rcpt_tos) >= self.max_recipients:
             return ERR_TOO_MANY_RCPT
         try:
-            verdict = await asyncio.to_thread(self._check_recipient, address)
+            loop = asyncio.get_running_loop()
+            verdict = await loop.run_in_executor(self._readers, self._check_recipient, address)
         except Exception:
             log.exception("recipient check failed peer=%s", client_ip(session))
             return ERR_TEMPORARY

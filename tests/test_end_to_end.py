@@ -98,7 +98,7 @@ def test_a_database_failure_answers_451_and_stores_nothing(
     def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise OperationalError("INSERT", {}, Exception("database is locked"))
 
-    monkeypatch.setattr("models.mail.deliver", broken)
+    monkeypatch.setattr("models.mail.deliver_many", broken)
     with pytest.raises(smtplib.SMTPDataError) as failure:
         send(smtp_server, order["email"])
     assert failure.value.smtp_code == 451

@@ -159,3 +159,45 @@ def test_messages_are_scoped_to_their_owner(session, catalog):
 
     with pytest.raises(NotFound):
         mail.get_message(session, other, result.message_ids[0])
+
+
+def test_a_batch_has_the_outcome_of_its_messages_one_by_one(session, catalog):
+    """deliver_many (the SMTP group commit): the first code completes, a second is kept."""
+    user = make_user(session)
+    first, other = orders.purchase(session, user, "any"), orders.purchase(session, user, "any")
+    batch = [
+        inbound(first.email, code="111111"),
+        inbound(first.email, code="222222"),
+        inbound("nobody@otpinbox.test"),
+        inbound(other.email, code="333333"),
+    ]
+    results = mail.deliver_many(session, batch)
+    session.refresh(first)
+    session.refresh(other)
+    assert [r.completed_order_ids for r in results] == [[first.id], [], [], [other.id]]
+    assert first.code == "111111" and first.message_id == results[0].message_ids[0]
+    assert other.code == "333333" and results[2].message_ids == []
+    kept = mail.messages_for_order(session, first)
+    assert [(m.code, m.matched) for m in kept] == [("222222", False), ("111111", True)]
+    assert session.scalar(select(func.count()).select_from(mail.RawMessage)) == 4
+    settlements = session.scalars(
+        select(ledger.LedgerTransaction.key).where(ledger.LedgerTransaction.kind == "settle")
+    ).all()
+    assert sorted(settlements) == sorted([f"settle:{first.id}", f"settle:{other.id}"])
+    assert ledger.balance(session, ledger.REVENUE) == first.price + other.price
+    assert ledger.check_invariants(session) == []
+
+
+def test_a_batch_answers_a_reordered_address_once(session, catalog):
+    """Two code mails in one batch to an address whose second order waits: one completes it."""
+    user = make_user(session)
+    order = orders.purchase(session, user, "any")
+    mail.deliver(session, inbound(order.email))
+    again = orders.reorder(session, user, order.id)
+    results = mail.deliver_many(
+        session, [inbound(order.email, code="555555"), inbound(order.email, code="666666")]
+    )
+    session.refresh(again)
+    assert [r.completed_order_ids for r in results] == [[again.id], []]
+    assert again.code == "555555"
+    assert results[1].touched_order_ids == [again.id]

@@ -75,3 +75,35 @@ def test_check_invariants_reports_a_tampered_balance(session):
     )
     problems = ledger.check_invariants(session)
     assert any(user.wallet in p for p in problems)
+
+
+def test_several_postings_move_each_account_once_and_stay_balanced(session):
+    user = make_user(session, credit=1000)
+    postings = [
+        ledger.Posting([(user.wallet, -100), (ledger.REVENUE, 100)], key="batch:1"),
+        ledger.Posting([(user.wallet, -250), (ledger.REVENUE, 250)], key="batch:2"),
+    ]
+    ids = ledger.post_transactions(session, "spend", postings)
+    assert len(set(ids)) == 2
+    assert ledger.balance(session, user.wallet) == 650
+    assert ledger.balance(session, ledger.REVENUE) == 350
+    assert ledger.check_invariants(session) == []
+
+
+def test_a_batch_is_checked_per_posting(session):
+    user = make_user(session, credit=100)
+    with pytest.raises(UnbalancedTransaction):
+        ledger.post_transactions(
+            session,
+            "spend",
+            [
+                ledger.Posting([(user.wallet, -10), (ledger.REVENUE, 10)]),
+                ledger.Posting([(user.wallet, -10), (ledger.REVENUE, 9)]),
+            ],
+        )
+    with pytest.raises(InsufficientFunds):
+        ledger.post_transactions(
+            session,
+            "spend",
+            [ledger.Posting([(user.wallet, -60), (ledger.REVENUE, 60)]) for _ in range(2)],
+        )

@@ -126,12 +126,18 @@ def test_one_failing_message_in_a_batch_does_not_sink_the_others(clean_db, handl
     addrs = live_addresses(clean_db, 3)
     from models import mail
 
-    real_deliver = mail.deliver
+    real_deliver, real_deliver_many = mail.deliver, mail.deliver_many
 
     def flaky(session, inbound, now=None):  # type: ignore[no-untyped-def]
         if b"poison" in inbound.raw:
             session.execute(text("INSERT INTO raw_messages (id) VALUES (NULL)"))  # NOT NULL
-        return real_deliver(session, inbound, now)
+        return real_deliver_many(session, [inbound], now)[0]
+
+    def flaky_many(session, inbounds, now=None):  # type: ignore[no-untyped-def]
+        deliveries = real_deliver_many(session, inbounds, now)
+        if any(b"poison" in inbound.raw for inbound in inbounds):
+            session.execute(text("INSERT INTO raw_messages (id) VALUES (NULL)"))  # NOT NULL
+        return deliveries
 
     async def many() -> list[str]:
         envelopes = [
@@ -142,11 +148,11 @@ def test_one_failing_message_in_a_batch_does_not_sink_the_others(clean_db, handl
             *(handler.handle_DATA(None, smtp_session(), e) for e in envelopes)
         )
 
-    mail.deliver = flaky  # type: ignore[assignment]
+    mail.deliver, mail.deliver_many = flaky, flaky_many  # type: ignore[assignment]
     try:
         replies = run(many())
     finally:
-        mail.deliver = real_deliver  # type: ignore[assignment]
+        mail.deliver, mail.deliver_many = real_deliver, real_deliver_many  # type: ignore[assignment]
     assert [r[:3] for r in replies] == ["250", "451", "250"]
     assert len(stored_raw(clean_db)) == 2
 
@@ -160,14 +166,21 @@ def test_a_batch_with_a_failing_message_is_redone_per_message_without_duplicates
     from smtp.parse import parse
 
     addrs = live_addresses(clean_db, 4)
-    real_deliver = mail.deliver
-    calls = []
+    real_deliver, real_deliver_many = mail.deliver, mail.deliver_many
+    calls, batch_calls = [], []
 
     def flaky(session, inbound, now=None):  # type: ignore[no-untyped-def]
         calls.append(inbound.rcpt_tos[0])
         if b"poison" in inbound.raw:
             raise RuntimeError("poison")
-        return real_deliver(session, inbound, now)
+        return real_deliver_many(session, [inbound], now)[0]
+
+    def flaky_many(session, inbounds, now=None):  # type: ignore[no-untyped-def]
+        batch_calls.append([inbound.rcpt_tos[0] for inbound in inbounds])
+        deliveries = real_deliver_many(session, inbounds, now)  # stored, then rolled back
+        if any(b"poison" in inbound.raw for inbound in inbounds):
+            raise RuntimeError("poison")
+        return deliveries
 
     committer = GroupCommitter(clean_db)
     batch = [
@@ -177,16 +190,17 @@ def test_a_batch_with_a_failing_message_is_redone_per_message_without_duplicates
         )
         for i, a in enumerate(addrs)
     ]
-    mail.deliver = flaky  # type: ignore[assignment]
+    mail.deliver, mail.deliver_many = flaky, flaky_many  # type: ignore[assignment]
     try:
         committer._commit(batch)  # one batch, deterministically
     finally:
-        mail.deliver = real_deliver  # type: ignore[assignment]
+        mail.deliver, mail.deliver_many = real_deliver, real_deliver_many  # type: ignore[assignment]
         committer.close()
     outcomes = [future.exception() is None for _, future in batch]
     assert outcomes == [True, True, False, True]
-    # First pass stopped at the poison (3 calls), second pass ran all four.
-    assert calls == addrs[:3] + addrs
+    # First pass: the whole batch in one call, rolled back; second pass: one by one.
+    assert batch_calls == [addrs]
+    assert calls == addrs
     assert len(stored_raw(clean_db)) == 3
     assert sorted(m.rcpt_to for m in stored_messages(clean_db)) == sorted(
         a for i, a in enumerate(addrs) if i != 2
