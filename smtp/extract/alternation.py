@@ -89,3 +89,53 @@ def _for_lowered_ascii(alternative: str) -> str:
 
 def _ascii_twins(char: str) -> list[str]:
     return [a for a in "abcdefghijklmnopqrstuvwxyz" if re.fullmatch(re.escape(char), a, re.I)]
+
+
+def for_lowered_ascii(alternatives: Iterable[str]) -> list[str]:
+    """The IGNORECASE alternatives that can match ASCII text, rewritten for text.lower().
+
+    An alternative with a non-ASCII character that must occur and that no ASCII letter
+    matches (é, ж, 号) can never match ASCII text, so it is left out. The others are
+    lowercased (escapes like ``\\S`` kept) and go through _for_lowered_ascii. Meant for
+    hints that decide whether a pattern is worth running on ASCII text.
+    """
+    kept = []
+    for alternative in alternatives:
+        if _mandatory_non_ascii(alternative):
+            continue
+        lowered = re.sub(
+            r"\\.|[A-Z]",
+            lambda m: m.group(0) if m.group(0)[0] == "\\" else m.group(0).lower(),
+            alternative,
+        )
+        kept.append(_for_lowered_ascii(lowered))
+    return kept
+
+
+def _mandatory_non_ascii(alternative: str) -> bool:
+    """Whether a non-ASCII character without ASCII twins must occur in every match.
+
+    Only characters outside groups and classes and not followed by a quantifier count; an
+    alternative that has non-ASCII characters but none that count is refused.
+    """
+    depth = 0
+    escaped = False
+    has_non_ascii = False
+    for index, char in enumerate(alternative):
+        if escaped:
+            escaped = False
+            continue
+        if char == "\\":
+            escaped = True
+        elif char in "([":
+            depth += 1
+        elif char in ")]":
+            depth -= 1
+        elif not char.isascii():
+            has_non_ascii = True
+            optional = alternative[index + 1 : index + 2] in ("?", "*", "{")
+            if depth == 0 and not optional and not _ascii_twins(char):
+                return True
+    if has_non_ascii:
+        raise ValueError(f"{alternative!r}: its non-ASCII characters are all optional")
+    return False

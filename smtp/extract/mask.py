@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 
-from smtp.extract.alternation import CaselessWords, by_first_char
+from smtp.extract.alternation import CaselessWords, by_first_char, for_lowered_ascii
 
 _NUM = r"\d{1,3}(?:[ .,'’]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"
 _NUM_REST = (
@@ -39,6 +40,7 @@ _MONTH_NAMES = (
 # where a word is followed by space and a digit: checking that first skips most words.
 _MONTH_THEN_NUMBER = r"(?=[^\W\d_]+\.?,?\s+\d)"
 _MONTH = rf"(?:{by_first_char(_MONTH_NAMES.split('|'), re.I)})[^\W\d_]*\.?"
+_ASCII_MONTH = "(?:" + by_first_char(for_lowered_ascii(_MONTH_NAMES.split("|"))) + ")"
 
 # Labels that introduce an identifier that is not a code: orders, invoices, tickets, bookings,
 # shipments, accounts. The identifier right after the label (and only it) is blanked.
@@ -93,15 +95,51 @@ _ID_LABEL = re.compile(
 # ("mã xác thực giao dịch: 572123", "Transaktions-TAN"), so the label must not blank it.
 _OTP_RIGHT_BEFORE = re.compile(r"(?:otp|tan|code|mã|xác thực|код|kod|codice|código)\W{0,3}$", re.I)
 
+# What _ID_LABEL needs on lowercased ASCII text: a Latin label (the other scripts cannot occur
+# there), at most one more word (the number word), separators, then an ID with a digit in its
+# first seven characters. A superset of its matches, so no hit means no ID to blank.
+if for_lowered_ascii(_ID_LABELS_OTHER.split("|")):
+    raise ValueError("_ID_LABELS_OTHER has labels that ASCII text can hold: extend _ID_HINT")
+_ID_HINT = re.compile(
+    rf"(?:{by_first_char(for_lowered_ascii(_ID_LABELS_LATIN.split('|')))})(?![a-z])"
+    r"(?:\s*[a-z]+\.?)?\s*[:#(-]?\s*(?:#\s*)?[a-z-]{0,6}\d"
+)
+
+# Company and tax registry numbers: a registry code (case-sensitive, a whole word) or label,
+# then the number.
+_REGISTRY_CODES = (
+    "HRB|HRA|KvK|SIRET|SIREN|RCS|CNPJ|CPF|NIP|KRS|REGON|VAT|UID|CIF|NIF|IČO?|DIČ|CUI|ABN|ACN"
+    "|EIN|GSTIN|CIN|NPWP|MST|BTW|ΑΦΜ|ИНН|ОГРН|КПП|ОКПО|БИК|ЄДРПОУ"
+)
+_REGISTRY_LABELS = (
+    r"Org\.?\s?nr", "Y-tunnus", "USt-?IdNr", r"P\.?\s?IVA", "Partita IVA",
+    "Company (?:No|number|registration)", "Registered (?:in [A-Za-z ]{3,20} )?(?:No|number)",
+    r"Reg\.? ?No", "Steuernummer", "Handelsregister", "Cégjegyzékszám", "Adószám", r"ח\.פ",
+    r"ע\.מ", "Mã số thuế", "เลขประจำตัวผู้เสียภาษี", "Tax ID", "統一編號", "统一社会信用代码",
+    "사업자등록번호", "사업자 등록번호", "法人番号", "통신판매업", "登録番号", "Registro",
+    r"Reg\. No",
+)  # fmt: skip
+_REGISTRY_NUMBER = r"[\s.:#№-]*(?:[A-Z]{1,3}[\s-]?)?\d[\d\s./-]{2,}\d(?:[A-Z]{1,3}\d*)?"
 _COMPANY_REGISTRY = re.compile(
-    r"(?:(?<![^\W\d_])(?-i:HRB|HRA|KvK|SIRET|SIREN|RCS|CNPJ|CPF|NIP|KRS|REGON|VAT|UID|CIF|NIF"
-    r"|IČO?|DIČ|CUI|ABN|ACN|EIN|GSTIN|CIN|NPWP|MST|BTW|ΑΦΜ|ИНН|ОГРН|КПП|ОКПО|БИК|ЄДРПОУ)"
-    r"(?![^\W\d_])|Org\.?\s?nr|Y-tunnus|USt-?IdNr|P\.?\s?IVA|Partita IVA|Company (?:No|number|"
-    r"registration)|Registered (?:in [A-Za-z ]{3,20} )?(?:No|number)|Reg\.? ?No|Steuernummer"
-    r"|Handelsregister|Cégjegyzékszám|Adószám|ח\.פ|ע\.מ|Mã số thuế|เลขประจำตัวผู้เสียภาษี"
-    r"|Tax ID|統一編號|统一社会信用代码|사업자등록번호|사업자 등록번호|法人番号|통신판매업"
-    r"|登録番号|Registro|Reg\. No)[\s.:#№-]*(?:[A-Z]{1,3}[\s-]?)?\d[\d\s./-]{2,}\d"
-    r"(?:[A-Z]{1,3}\d*)?",
+    rf"(?:(?<![^\W\d_])(?-i:{_REGISTRY_CODES})(?![^\W\d_])"
+    rf"|{'|'.join(_REGISTRY_LABELS)}){_REGISTRY_NUMBER}",
+    re.I,
+)
+
+# Phone numbers after a label; the Latin labels are whole words.
+_PHONE_LABELS_LATIN = (
+    "tel|phone|call us|fax|mobile|hotline|helpline|whatsapp|teléfono|telefone|téléphone|telefon"
+    "|telefono|puhelin|τηλ|tlf|asiakaspalvelu|kundtjänst|klantenservice|kundenservice|hotline"
+    "|infolinia|ügyfélszolgálat"
+)
+_PHONE_LABELS_OTHER = (
+    r"телефон|тел\.|линия|лінія|電話|专线|專線|客服|전화|고객센터|โทร|هاتف|تلفن|טלפון|फ़ोन|फोन"
+    "|ফোন|হেল্পলাইন|điện thoại|sđt|お問い合わせ"
+)
+_PHONE_LABELLED = re.compile(
+    rf"(?=[^\W\d_])(?:(?<![^\W\d_])(?:{_PHONE_LABELS_LATIN})(?![^\W\d_])"
+    rf"|{_PHONE_LABELS_OTHER})[^\d\n]{{0,16}}"
+    r"\+?[\d][\d\s().-]{4,18}\d",
     re.I,
 )
 
@@ -125,23 +163,62 @@ _ANYWHERE: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
     ),
 ]
 
+
+@dataclass(frozen=True)
+class _Hinted:
+    """A mask that most ASCII text can skip.
+
+    ``ascii_hint`` finds something in lowercased ASCII text wherever ``pattern`` would match
+    that text: a necessary condition, cheap because it leaves out the non-ASCII alternatives
+    and the IGNORECASE matching. On ASCII text, no hit means the pass would blank nothing.
+    """
+
+    pattern: re.Pattern[str]
+    ascii_hint: re.Pattern[str]
+
+
+def _lowered_alternation(*alternatives: list[str]) -> str:
+    """One lowercase alternation of what in these IGNORECASE lists can match ASCII text."""
+    return (
+        "(?:"
+        + by_first_char(word for words in alternatives for word in for_lowered_ascii(words))
+        + ")"
+    )
+
+
 # Masks whose every match contains a digit. They run only on the lines around digits (see
 # _digit_regions). Patterns that start with a digit are written "\d(?<!X\d)..." rather than
 # "(?<!X)\d...": same matches, but a leading character class lets the regex engine skip
 # non-digit positions in C instead of trying a match at every character (~10x faster).
-_NEAR_DIGITS: list[re.Pattern[str]] = [
-    _COMPANY_REGISTRY,
+# The others, which must try every position, carry an ASCII hint (_Hinted).
+_NEAR_DIGITS: list[re.Pattern[str] | _Hinted] = [
+    _Hinted(
+        _COMPANY_REGISTRY,
+        # The codes are case-sensitive: their lowercase form is a superset here.
+        re.compile(
+            _lowered_alternation(_REGISTRY_CODES.split("|"), list(_REGISTRY_LABELS))
+            + r"[\s.:#-]*(?:[a-z]{1,3}[\s-]?)?\d"
+        ),
+    ),
     # Masked card and account numbers: 123456******6789, **** 1234, XX1245.
-    re.compile(
-        r"\d{4,6}[*•xX·]{2,}[\d*•xX· -]*\d|(?<![A-Za-z])(?:[*•xX·]{2,}[\s-]?){1,4}\d{2,6}"
-        r"|(?:ending|endet|terminant|terminada|que termina|заканчивающ\w*|закінчується|尾号|尾號"
-        r"|末尾|끝자리)(?:\s+(?:in|on|mit|par|en|на))?\s*[:-]?\s*\d{2,6}",
-        re.I,
+    _Hinted(
+        re.compile(
+            r"\d{4,6}[*•xX·]{2,}[\d*•xX· -]*\d|(?<![A-Za-z])(?:[*•xX·]{2,}[\s-]?){1,4}\d{2,6}"
+            r"|(?:ending|endet|terminant|terminada|que termina|заканчивающ\w*|закінчується|尾号"
+            r"|尾號|末尾|끝자리)(?:\s+(?:in|on|mit|par|en|на))?\s*[:-]?\s*\d{2,6}",
+            re.I,
+        ),
+        re.compile(r"[*x]{2}|ending|endet|termina"),
     ),
     # Prices and amounts, with the currency before or after the number.
     re.compile(rf"(?:{_CURRENCY_BEFORE})\s?-?(?:{_NUM})(?:[.,]-)?"),
     re.compile(rf"\d(?<![\dA-Za-z]\d)(?:{_NUM_REST})\s?(?:{_CURRENCY_AFTER})", re.I),
-    re.compile(r"(?<![\d.,])(?:%\s?\d+(?:[.,]\d+)?|\d+(?:[.,]\d+)?\s?(?:%|٪|percent|pct))", re.I),
+    _Hinted(
+        re.compile(
+            r"(?<![\d.,])(?:%\s?\d+(?:[.,]\d+)?|\d+(?:[.,]\d+)?\s?(?:%|٪|percent|pct))", re.I
+        ),
+        re.compile(r"%|percent|pct"),
+    ),
     # Phone numbers: international, US, labelled, and long runs of small digit groups.
     re.compile(
         r"\+(?<![\w+]\+)\d{1,3}[\s.-]?(?:\(\d{1,4}\)[\s.-]?)?\d{1,4}(?:[\s.-]?\d{2,4}){1,4}"
@@ -153,25 +230,34 @@ _NEAR_DIGITS: list[re.Pattern[str]] = [
         r"\d(?<![\d-]\d)(?:(?<=[01])[89]00[ -]\d{3}[ -]\d{3,4}|(?<=0)\d{1,3}[ -]\d{3,4}[ -]\d{4})"
         r"(?![\d-])"
     ),
-    re.compile(
-        r"(?=[^\W\d_])(?:(?<![^\W\d_])(?:tel|phone|call us|fax|mobile|hotline|helpline"
-        r"|whatsapp|teléfono|telefone|téléphone|telefon|telefono|puhelin|τηλ|tlf|asiakaspalvelu|kundtjänst"
-        r"|klantenservice|kundenservice|hotline|infolinia|ügyfélszolgálat)(?![^\W\d_])|телефон"
-        r"|тел\.|линия|лінія|電話|专线|專線|客服|전화|고객센터|โทร|هاتف|تلفن|טלפון|फ़ोन|फोन"
-        r"|ফোন|হেল্পলাইন|điện thoại|sđt|お問い合わせ)[^\d\n]{0,16}"
-        r"\+?[\d][\d\s().-]{4,18}\d",
-        re.I,
+    _Hinted(
+        _PHONE_LABELLED,
+        re.compile(
+            _lowered_alternation(_PHONE_LABELS_LATIN.split("|"), _PHONE_LABELS_OTHER.split("|"))
+            + r"[^\d\n]{0,16}\+?\d"
+        ),
     ),
     # Dates and times in the common numeric and written forms.
     re.compile(r"\d(?<!\d\d)\d{0,3}([./-])\d{1,2}\1\d{1,4}(?!\d)"),
-    re.compile(
-        r"\d{2,4}\s?[年년]\s?\d{1,2}\s?[月월](?:\s?\d{1,2}\s?[日일])?|\d{1,2}\s?[月월]\s?\d{1,2}\s?[日일]"
+    _Hinted(
+        re.compile(
+            r"\d{2,4}\s?[年년]\s?\d{1,2}\s?[月월](?:\s?\d{1,2}\s?[日일])?"
+            r"|\d{1,2}\s?[月월]\s?\d{1,2}\s?[日일]"
+        ),
+        re.compile("[月월]"),  # never in ASCII text
     ),
-    re.compile(
-        rf"(?<!\d)\d{{1,2}}(?:st|nd|rd|th|er|º|\.)?\s*(?=[^\W\d_])(?:de\s+)?{_MONTH}(?:,?\s*(?:de\s+)?\d{{4}})?"
-        rf"|(?<![^\W\d_]){_MONTH_THEN_NUMBER}{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?"
-        rf"|(?<![^\W\d_]){_MONTH_THEN_NUMBER}{_MONTH},?\s+\d{{4}}",
-        re.I,
+    _Hinted(
+        re.compile(
+            rf"(?<!\d)\d{{1,2}}(?:st|nd|rd|th|er|º|\.)?\s*(?=[^\W\d_])(?:de\s+)?{_MONTH}(?:,?\s*(?:de\s+)?\d{{4}})?"
+            rf"|(?<![^\W\d_]){_MONTH_THEN_NUMBER}{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?"
+            rf"|(?<![^\W\d_]){_MONTH_THEN_NUMBER}{_MONTH},?\s+\d{{4}}",
+            re.I,
+        ),
+        # A digit, then a month name; or a month word, then space and a digit.
+        re.compile(
+            rf"\d(?:st|nd|rd|th|er|\.)?\s*(?:de\s+)?{_ASCII_MONTH}"
+            rf"|{_ASCII_MONTH}[a-z]*\.?,?\s+\d"
+        ),
     ),
     re.compile(
         r"\d(?:(?<!\d\d)\d?[:h]\d{2}(?::\d{2})?(?:\s?[ap]\.?\s?m\.?)?|(?<!\d\d)\d?\s?[ap]\.?m\.?(?![a-z])"
@@ -266,10 +352,7 @@ def mask(text: str) -> str:
     pieces = []
     done = 0
     for start, end in regions:
-        chunk = text[start:end]
-        for pattern in _NEAR_DIGITS:
-            chunk = pattern.sub(_blank, chunk)
-        pieces += [text[done:start], _mask_labelled_ids(chunk)]
+        pieces += [text[done:start], _mask_near_digits(text[start:end])]
         done = end
     pieces.append(text[done:])
     return "".join(pieces)
@@ -306,6 +389,24 @@ def _digit_regions(text: str) -> list[tuple[int, int]]:
 def _line_end(text: str, pos: int) -> int:
     found = text.find("\n", pos)
     return len(text) if found < 0 else found
+
+
+def _mask_near_digits(chunk: str) -> str:
+    # Blanking writes only spaces, so ASCII text stays ASCII; the hints must see the text as
+    # the earlier passes left it, hence the fresh lowercase copy after each change.
+    ascii_text = chunk.isascii()
+    lowered = chunk.lower()
+    for mask_pass in _NEAR_DIGITS:
+        if isinstance(mask_pass, _Hinted):
+            if ascii_text and not mask_pass.ascii_hint.search(lowered):
+                continue
+            mask_pass = mask_pass.pattern
+        masked = mask_pass.sub(_blank, chunk)
+        if masked != chunk:
+            chunk, lowered = masked, masked.lower()
+    if ascii_text and not _ID_HINT.search(lowered):
+        return chunk
+    return _mask_labelled_ids(chunk)
 
 
 def _mask_labelled_ids(text: str) -> str:
