@@ -7,6 +7,8 @@ characters, which would hide codes glued to particles (27961116를) or ideograph
 from __future__ import annotations
 
 import re
+import string
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
 
@@ -43,17 +45,42 @@ _CANDIDATE = re.compile(
 )
 _HAS_DIGIT = re.compile(r"\d")
 _HAS_LETTER = re.compile(r"[A-Za-z]")
+_UPPER_OR_DIGIT = re.compile(r"[A-Z\d]")
+_WORD_CHARS = frozenset(string.ascii_letters + string.digits + "_")  # _CANDIDATE's lookbehind
 
 
 def find_candidates(masked: str) -> list[Candidate]:
     found: list[Candidate] = []
-    for match in _CANDIDATE.finditer(masked):
+    for match in _matches(masked):
         raw = match.group(0)
         shape = _shape_of(match)
         if shape is None:
             continue
         found.append(Candidate(_typed_value(raw, shape), raw, match.start(), match.end(), shape))
     return found
+
+
+def _matches(text: str) -> Iterator[re.Match[str]]:
+    """_CANDIDATE.finditer(text), less (most) matches with no uppercase letter or digit.
+
+    Those are lowercase words that _shape_of drops anyway, and no other match can overlap
+    them (only `mixed` takes lowercase letters, and its boundaries are those of the word).
+    Every other match starts at, or at the start of the word of, an uppercase letter or
+    digit, so the pattern (two lookbehinds first: re cannot skip ahead) is tried only there,
+    and re skips in C from one such character to the next. Each try is the same pattern at
+    the same position of the same string, so the matches are exactly finditer's.
+    """
+    pos = 0
+    while (hit := _UPPER_OR_DIGIT.search(text, pos)) is not None:
+        start = hit.start()
+        while start > pos and text[start - 1] in _WORD_CHARS:
+            start -= 1  # inside a word only its start can match (the lookbehind)
+        match = _CANDIDATE.match(text, start)
+        if match is None:
+            pos = hit.start() + 1
+        else:
+            yield match
+            pos = match.end()
 
 
 def _shape_of(match: re.Match[str]) -> Shape | None:
