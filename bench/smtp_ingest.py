@@ -12,6 +12,7 @@ prints the server's CPU time per message, the figure that survives a machine loa
 other work.
 
     .venv/bin/python bench/smtp_ingest.py [--messages 4000] [--workers 1 2] [--tools DIR]
+                                          [--stored 100000]
 
 ``--tools DIR`` fetches the comparison tools once into DIR through the package managers:
 ``apt-get download postfix`` + ``dpkg -x`` (smtp-source runs with ``LD_LIBRARY_PATH`` on
@@ -311,6 +312,27 @@ def completed_orders(url: str, addrs: list[str]) -> int:
     return int(count or 0)
 
 
+def store_messages(url: str, count: int) -> None:
+    """``count`` stored 2 KB messages on one order, as a long-running database holds."""
+    import dataclasses
+
+    from models import mail
+    from models.db import Database
+    from smtp.parse import parse
+
+    rcpt = prepare(url, 1)[0]
+    template = parse(body(rcpt, 0), "noreply@example.com", [rcpt], "127.0.0.1")
+    db = Database(url)
+    for start in range(0, count, 1000):
+        batch = [
+            dataclasses.replace(template, raw=body(rcpt, n))
+            for n in range(start, min(count, start + 1000))
+        ]
+        with db.transaction() as session:
+            mail.deliver_many(session, batch)
+    db.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=4000)
@@ -318,13 +340,19 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--url", default="")
     parser.add_argument("--tools", default="", help="directory for smtp-source and MailDev")
+    parser.add_argument(
+        "--stored", type=int, default=0, help="messages stored before the run (RSS check)"
+    )
     args = parser.parse_args()
     url = args.url or f"sqlite:///{tempfile.mkdtemp(prefix='otpinbox-bench-')}/bench.db"
     per_server = args.messages + args.messages // 2 + MODERATE
     # The reference servers store nothing: 200 real addresses, cycled, are as good as any.
     addrs = list(itertools.islice(itertools.cycle(prepare(url, 200)), per_server))
     postfix, maildev = fetch_tools(Path(args.tools)) if args.tools else (None, None)
+    if args.stored:
+        store_messages(url, args.stored)
     print(f"{args.messages} messages of 2 KB, {args.sessions} sessions, database {url}")
+    print(f"{args.stored} messages stored before the run", flush=True)
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs at start", flush=True)
 
     port = free_port()
