@@ -218,7 +218,11 @@ class _WordList:
 _STRONG = _WordList.of(_all(STRONG))
 _WEAK = _WordList.of(_all(WEAK) - _all(STRONG))
 _NOT_AN_OTP = _WordList.of(set(NOT_AN_OTP))
-_CASE_SENSITIVE_RE = re.compile(r"(?<![^\W\d_])(?:m?TAN|Tan|PIN|Pin)(?![^\W\d_])")
+# "(?<![^\W\d_])(?:m?TAN|Tan|PIN|Pin)(?![^\W\d_])" with the left boundary checked after the
+# first letter (as in _first_char_first): same matches, but re can skip to the next m, T or P.
+_CASE_SENSITIVE_RE = re.compile(
+    r"(?:m(?<![^\W\d_].)TAN|T(?<![^\W\d_].)(?:AN|an)|P(?<![^\W\d_].)(?:IN|in))(?![^\W\d_])"
+)
 
 
 def _lowered(text: str) -> str | None:
