@@ -201,3 +201,28 @@ def test_a_batch_answers_a_reordered_address_once(session, catalog):
     assert [r.completed_order_ids for r in results] == [[again.id], []]
     assert again.code == "555555"
     assert results[1].touched_order_ids == [again.id]
+
+
+def test_a_batch_keeps_each_message_s_attachments_and_feeds_rentals(session, catalog):
+    user = make_user(session)
+    rental = orders.purchase(session, user, "any", kind="rental", days=1)
+    order = orders.purchase(session, user, "any")
+    pdf = mail.ParsedAttachment("a.pdf", "application/pdf", b"%PDF-1")
+    png = mail.ParsedAttachment("b.png", "image/png", b"\x89PNG")
+    results = mail.deliver_many(
+        session,
+        [
+            inbound(rental.email, code="111111", attachments=(pdf, png)),
+            inbound(order.email, code="222222"),
+            inbound(rental.email, code="333333", attachments=(png,)),
+        ],
+    )
+    session.refresh(rental)
+    assert rental.status == "active" and rental.code == "333333"
+    assert [r.completed_order_ids for r in results] == [[], [order.id], []]
+    names = [
+        [a.filename for a in mail.get_message(session, user, r.message_ids[0]).attachments]
+        for r in results
+    ]
+    assert names == [["a.pdf", "b.png"], [], ["b.png"]]
+    assert all(m.matched for m in mail.messages_for_order(session, rental))
