@@ -142,10 +142,12 @@ _SET_ORDER_VALUE = (
     .where(Order.__table__.c.id == bindparam("order_id"))
     .values(code=bindparam("code"), link=bindparam("link"), value=bindparam("value"))
 )
-_MARK_MATCHED = (
+# A message that answers its order is stored matched; this undoes it in the rare case the
+# order was canceled or expired between the batch's read and its completion.
+_UNMATCH = (
     update(_message_table)
     .where(_message_table.c.id == bindparam("message_id"))
-    .values(matched=True)
+    .values(matched=False)
 )
 
 # accepts_mail() runs at every RCPT: prebuilt, it costs a third of the ORM query it replaced.
@@ -292,12 +294,12 @@ def deliver_many(
                 Completion(copy.order, message_id, inbound.code, inbound.link, copy.value)
             )
     completed = {order.id for order in complete_many(session, completions, now=now)}
-    if completed:
-        answered = [c for c in completions if c.order.id in completed]
-        connection.execute(_MARK_MATCHED, [{"message_id": c.message_id} for c in answered])
-        for copy in copies:
-            if copy.value is not None and copy.order is not None and copy.order.id in completed:
-                copy.delivery.completed_order_ids.append(copy.order.id)
+    missed = [c for c in completions if c.order.id not in completed]
+    if missed:
+        connection.execute(_UNMATCH, [{"message_id": c.message_id} for c in missed])
+    for copy in copies:
+        if copy.value is not None and copy.order is not None and copy.order.id in completed:
+            copy.delivery.completed_order_ids.append(copy.order.id)
     session.flush()
     enqueue_delivery_events(session, deliveries)  # same transaction as the delivery
     return deliveries
@@ -388,8 +390,9 @@ def _store_messages(connection: Connection, copies: list[_Copy], now: datetime) 
                     "code": copy.inbound.code,
                     "link": copy.inbound.link,
                     "parse_error": copy.inbound.parse_error,
-                    # Rentals keep every message; an activation's is matched once it completes.
-                    "matched": copy.order is not None and copy.order.kind == RENTAL,
+                    # Rentals keep every message; an activation's is the one that completes it.
+                    "matched": copy.order is not None
+                    and (copy.order.kind == RENTAL or copy.value is not None),
                     "size": len(copy.inbound.raw),
                     "received_at": now,
                 }

@@ -226,3 +226,16 @@ def test_a_batch_keeps_each_message_s_attachments_and_feeds_rentals(session, cat
     ]
     assert names == [["a.pdf", "b.png"], [], ["b.png"]]
     assert all(m.matched for m in mail.messages_for_order(session, rental))
+
+
+def test_a_message_whose_order_was_canceled_meanwhile_is_kept_unmatched(
+    session, catalog, monkeypatch
+):
+    """The batch read the order as waiting; it was canceled before its conditional UPDATE."""
+    user = make_user(session)
+    order = orders.purchase(session, user, "any")
+    monkeypatch.setattr(mail, "complete_many", lambda *args, **kwargs: [])
+    result = mail.deliver(session, inbound(order.email))
+    assert result.completed_order_ids == [] and result.touched_order_ids == [order.id]
+    message = mail.get_message(session, user, result.message_ids[0])
+    assert message.order_id == order.id and not message.matched
