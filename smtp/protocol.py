@@ -21,6 +21,8 @@ import inspect
 import logging
 import re
 from collections import Counter
+from email._header_value_parser import get_addr_spec, get_angle_addr
+from email.errors import HeaderParseError
 from types import SimpleNamespace
 from typing import Any, AnyStr
 
@@ -239,6 +241,29 @@ class OtpSMTP(SMTP):
             await super().smtp_HELO(hostname)
         finally:
             self._raw_replies = False
+
+    # ----------------------------------------------------------- addresses
+
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        """aiosmtpd's parse of a MAIL/RCPT address, minus a class built on every call.
+
+        aiosmtpd 1.4.6 defines a ``typing.Protocol`` class inside ``_getaddr`` for the type
+        checker only; creating it costs about as much as the parse itself (19 of 75 us),
+        twice per message. Same results, checked against the base class in the tests.
+        """
+        if not arg:
+            return "", ""
+        try:
+            if arg.lstrip().startswith("<"):
+                address, rest = get_angle_addr(arg)
+            else:
+                address, rest = get_addr_spec(arg)
+        except HeaderParseError:
+            return None, None
+        addr = address.addr_spec
+        if self.local_part_limit and len(addr.rpartition("@")[0]) > self.local_part_limit:
+            return None, None
+        return addr, rest
 
     async def push(self, status: AnyStr) -> None:
         if isinstance(status, bytes):

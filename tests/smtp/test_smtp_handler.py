@@ -320,3 +320,32 @@ def test_a_locked_database_gives_451_and_the_retry_succeeds(clean_db):
     assert first == ERR_TEMPORARY
     assert retry.startswith("250")
     assert len(stored_raw(clean_db)) == 1
+
+
+@pytest.mark.parametrize(
+    "arg",
+    [
+        "<user@otpinbox.test>",
+        " <user@otpinbox.test> SIZE=100",
+        "user@otpinbox.test",
+        '<"quoted local"@otpinbox.test>',
+        "<üñî@otpinbox.test> SMTPUTF8",
+        "<>",
+        "",
+        "<missing-bracket@otpinbox.test",
+        "<@relay.example:user@otpinbox.test>",
+        "<" + "x" * 65 + "@otpinbox.test>",
+        "<a@b@c>",
+        "<user@[127.0.0.1]>",
+        "not an address at all",
+    ],
+)
+def test_our_address_parse_answers_as_aiosmtpd_does(arg):
+    from aiosmtpd.smtp import SMTP
+
+    from smtp.protocol import ConnectionLimiter, OtpSMTP
+
+    ours = OtpSMTP(object(), limiter=ConnectionLimiter(0, 0), data_timeout=60)
+    theirs = SMTP(object())
+    ours.local_part_limit = theirs.local_part_limit = 64
+    assert ours._getaddr(arg) == theirs._getaddr(arg)
