@@ -232,17 +232,7 @@ def fund_sub_account(
     ip: str = "",
 ) -> int:
     """Move ``amount`` from the reseller's wallet to the sub-account's; the new balance."""
-    sub = get_sub_account(session, reseller, sub_id)
-    amount = _positive(amount)
-    post_transaction(
-        session,
-        "reseller_funding",
-        [(wallet_code(reseller.id), -amount), (wallet_code(sub.id), amount)],
-        key=key,
-        memo=f"reseller {reseller.id} funds user {sub.id}",
-    )
-    audit(session, "reseller.fund", user_id=reseller.id, ip=ip, detail=f"user {sub.id} {amount}")
-    return balance(session, wallet_code(sub.id))
+    return _transfer(session, reseller, sub_id, amount, funding=True, key=key, ip=ip)
 
 
 def reclaim_from_sub_account(
@@ -255,17 +245,34 @@ def reclaim_from_sub_account(
     ip: str = "",
 ) -> int:
     """Move unspent money back from a sub-account to the reseller; the sub's new balance."""
+    return _transfer(session, reseller, sub_id, amount, funding=False, key=key, ip=ip)
+
+
+def _transfer(
+    session: Session,
+    reseller: User,
+    sub_id: int | str,
+    amount: int,
+    *,
+    funding: bool,
+    key: str | None,
+    ip: str,
+) -> int:
+    """One balanced move between a reseller's wallet and a customer's, either way."""
     sub = get_sub_account(session, reseller, sub_id)
     amount = _positive(amount)
+    reseller_wallet, sub_wallet = wallet_code(reseller.id), wallet_code(sub.id)
+    if funding:
+        kind, verb, action = "reseller_funding", "funds", "reseller.fund"
+        entries = [(reseller_wallet, -amount), (sub_wallet, amount)]
+    else:
+        kind, verb, action = "reseller_reclaim", "reclaims from", "reseller.reclaim"
+        entries = [(sub_wallet, -amount), (reseller_wallet, amount)]
     post_transaction(
-        session,
-        "reseller_reclaim",
-        [(wallet_code(sub.id), -amount), (wallet_code(reseller.id), amount)],
-        key=key,
-        memo=f"reseller {reseller.id} reclaims from user {sub.id}",
+        session, kind, entries, key=key, memo=f"reseller {reseller.id} {verb} user {sub.id}"
     )
-    audit(session, "reseller.reclaim", user_id=reseller.id, ip=ip, detail=f"user {sub.id} {amount}")
-    return balance(session, wallet_code(sub.id))
+    audit(session, action, user_id=reseller.id, ip=ip, detail=f"user {sub.id} {amount}")
+    return balance(session, sub_wallet)
 
 
 def set_sub_account_suspended(

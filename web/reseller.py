@@ -136,27 +136,22 @@ def _amount_or_400() -> int:
 @bp.post("/reseller/sub-accounts/<int:sub_id>/fund")
 @reseller_required
 def fund(sub_id: int):  # type: ignore[no-untyped-def]
-    amount = _amount_or_400()
-
-    def act() -> str:
-        left = resellers.fund_sub_account(
-            dbsession.session(), current_user, sub_id, amount, ip=client_ip()
-        )
-        return f"Funded {amount}; the customer's balance is {left}."
-
-    return _attempt(act, "reseller.sub_account", sub_id=sub_id)
+    return _move_money(sub_id, resellers.fund_sub_account, "Funded")
 
 
 @bp.post("/reseller/sub-accounts/<int:sub_id>/reclaim")
 @reseller_required
 def reclaim(sub_id: int):  # type: ignore[no-untyped-def]
+    return _move_money(sub_id, resellers.reclaim_from_sub_account, "Took back")
+
+
+def _move_money(sub_id: int, move: Callable[..., int], done: str):  # type: ignore[no-untyped-def]
+    """Fund or reclaim from the posted amount; the customer's new balance in the flash."""
     amount = _amount_or_400()
 
     def act() -> str:
-        left = resellers.reclaim_from_sub_account(
-            dbsession.session(), current_user, sub_id, amount, ip=client_ip()
-        )
-        return f"Took back {amount}; the customer's balance is {left}."
+        left = move(dbsession.session(), current_user, sub_id, amount, ip=client_ip())
+        return f"{done} {amount}; the customer's balance is {left}."
 
     return _attempt(act, "reseller.sub_account", sub_id=sub_id)
 
