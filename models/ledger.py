@@ -189,9 +189,9 @@ def post_transactions(session: Session, kind: str, postings: Sequence[Posting]) 
     The checks are those of :func:`post_transaction`; an account that may not go negative
     is checked against its net movement, all in the caller's one unit of work.
     """
-    checked = [_balanced_lines(posting.entries) for posting in postings]
     if not postings:
         return []
+    checked = [_balanced_lines(posting.entries) for posting in postings]
     session.flush()  # pending ORM changes (the order this is about) go first
     connection = session.connection()
     created_at = utcnow()

@@ -298,7 +298,9 @@ def enqueue_delivery_events(session: Session, deliveries: Sequence[Any]) -> int:
     """Queue ``message.received`` and ``order.completed`` for :class:`mail.Delivery` objects.
 
     Called by ``models.mail.deliver_many`` inside its transaction. Costs one indexed query
-    per batch when none of the recipients' owners has a webhook, which is the common case.
+    per batch when none of the recipients' owners has a webhook, which is the common case;
+    otherwise one query each for the endpoints, the messages and the completed orders of
+    the whole batch. Events are queued delivery by delivery, messages before completions.
     """
     user_ids = {user_id for delivery in deliveries for user_id in delivery.user_ids}
     if not user_ids:
@@ -306,44 +308,47 @@ def enqueue_delivery_events(session: Session, deliveries: Sequence[Any]) -> int:
     connection = session.connection()
     if connection.execute(_ANY_ENDPOINT, {"user_ids": list(user_ids)}).first() is None:
         return 0
-    return sum(_enqueue_for_delivery(session, delivery) for delivery in deliveries)
-
-
-def _enqueue_for_delivery(session: Session, delivery: Any) -> int:
-    if not delivery.user_ids:
-        return 0
-    endpoints = session.scalars(
-        select(WebhookEndpoint).where(
-            WebhookEndpoint.user_id.in_(delivery.user_ids), WebhookEndpoint.deleted_at.is_(None)
-        )
-    ).all()
-    if not endpoints:
-        return 0
     from .catalog import Address
     from .mail import Message  # mail imports this module; import back lazily
 
-    session.flush()
+    endpoints = session.scalars(
+        select(WebhookEndpoint).where(
+            WebhookEndpoint.user_id.in_(user_ids), WebhookEndpoint.deleted_at.is_(None)
+        )
+    ).all()
     by_user: dict[int, list[WebhookEndpoint]] = {}
     for endpoint in endpoints:
         by_user.setdefault(endpoint.user_id, []).append(endpoint)
+    session.flush()
+    message_ids = [mid for delivery in deliveries for mid in delivery.message_ids]
+    messages = {
+        message.id: (message, owner)
+        for message, owner in session.execute(
+            select(Message, Address.user_id)
+            .join(Address, Address.id == Message.address_id)
+            .where(Message.id.in_(message_ids))
+        )
+    }
+    order_ids = [oid for delivery in deliveries for oid in delivery.completed_order_ids]
+    orders = (
+        {
+            order.id: order
+            for order in session.scalars(
+                select(Order)
+                .where(Order.id.in_(order_ids))
+                .execution_options(populate_existing=True)
+            )
+        }
+        if order_ids
+        else {}
+    )
     queued = 0
-    messages = session.execute(
-        select(Message, Address.user_id)
-        .join(Address, Address.id == Message.address_id)
-        .where(Message.id.in_(delivery.message_ids))
-        .order_by(Message.id)
-    ).all()
-    for message, owner in messages:
-        targets = [e for e in by_user.get(owner, []) if MESSAGE_RECEIVED in e.event_list]
-        data = {"message": message_payload(message)}
-        queued += len(_enqueue_for(session, targets, MESSAGE_RECEIVED, data, None))
-    if delivery.completed_order_ids:
-        completed = session.scalars(
-            select(Order)
-            .where(Order.id.in_(delivery.completed_order_ids))
-            .execution_options(populate_existing=True)
-        ).all()
-        for order in completed:
+    for delivery in deliveries:
+        for message, owner in (messages[mid] for mid in sorted(delivery.message_ids)):
+            targets = [e for e in by_user.get(owner, []) if MESSAGE_RECEIVED in e.event_list]
+            data = {"message": message_payload(message)}
+            queued += len(_enqueue_for(session, targets, MESSAGE_RECEIVED, data, None))
+        for order in (orders[oid] for oid in sorted(delivery.completed_order_ids)):
             subscribed = by_user.get(order.user_id, [])
             targets = [e for e in subscribed if ORDER_COMPLETED in e.event_list]
             data = {"order": order_payload(order)}
